@@ -1,0 +1,72 @@
+import { createHash } from "node:crypto";
+import canonicalizeModule from "canonicalize";
+import { z } from "zod";
+import { EngineEvent } from "./events.ts";
+import { Id, Timestamp } from "./primitives.ts";
+
+export const SCHEMA_VERSION = 1;
+/** prevHash of an outlet's first event. */
+export const GENESIS_HASH = "0".repeat(64);
+
+// The package is CommonJS (`module.exports = fn`) but its typings claim an ES default export.
+const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
+
+const Hash = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * One sequenced event as it is stored (SQLite), replicated (NATS) and served (HTTP).
+ * `seq` is gapless from 1 per outlet; `hash` covers every other field and `prevHash`, so the
+ * log is a hash chain: editing, dropping or reordering an event breaks it.
+ */
+export const EventEnvelope = z
+  .object({
+    v: z.literal(SCHEMA_VERSION),
+    outletId: Id,
+    seq: z.int().min(1),
+    ts: Timestamp,
+    type: z.string(),
+    /** The account that issued the command, or "system" for ticks and configuration. */
+    actor: z.string().min(1),
+    prevHash: Hash,
+    hash: Hash,
+    payload: EngineEvent,
+  })
+  .refine((e) => e.type === e.payload.type, "type must equal payload.type");
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+export type UnsealedEnvelope = Omit<EventEnvelope, "hash">;
+
+/** sha256 over the RFC 8785 canonical JSON of everything but `hash`. */
+export function hashEnvelope(e: UnsealedEnvelope): string {
+  const body = canonicalize({
+    v: e.v,
+    outletId: e.outletId,
+    seq: e.seq,
+    ts: e.ts,
+    type: e.type,
+    actor: e.actor,
+    prevHash: e.prevHash,
+    payload: e.payload,
+  });
+  return createHash("sha256")
+    .update(body ?? "")
+    .digest("hex");
+}
+
+export function sealEnvelope(e: UnsealedEnvelope): EventEnvelope {
+  return { ...e, hash: hashEnvelope(e) };
+}
+
+/** Where a chain of envelopes first breaks (a wrong hash, prevHash or seq), or null if it holds. */
+export function verifyChain(
+  envelopes: Iterable<EventEnvelope>,
+  from: { seq: number; hash: string } = { seq: 0, hash: GENESIS_HASH },
+): { seq: number; problem: string } | null {
+  let prev = from;
+  for (const e of envelopes) {
+    if (e.seq !== prev.seq + 1) return { seq: e.seq, problem: `expected seq ${prev.seq + 1}` };
+    if (e.prevHash !== prev.hash) return { seq: e.seq, problem: "prevHash does not match the previous event" };
+    if (hashEnvelope(e) !== e.hash) return { seq: e.seq, problem: "hash does not match the content" };
+    prev = e;
+  }
+  return null;
+}

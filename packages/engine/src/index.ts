@@ -1,0 +1,2 @@
+// Placeholder while the engine is written: see docs/engine.md for the API.
+export {};
