@@ -11,6 +11,11 @@ export const GENESIS_HASH = "0".repeat(64);
 // The package is CommonJS (`module.exports = fn`) but its typings claim an ES default export.
 const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
 
+/** RFC 8785 canonical JSON: sorted keys, fixed number format; the bytes every hash is taken over. */
+export function canonicalJson(value: unknown): string {
+  return canonicalize(value) ?? "";
+}
+
 const Hash = z.string().regex(/^[0-9a-f]{64}$/);
 
 /**
@@ -37,7 +42,7 @@ export type UnsealedEnvelope = Omit<EventEnvelope, "hash">;
 
 /** sha256 over the RFC 8785 canonical JSON of everything but `hash`. */
 export function hashEnvelope(e: UnsealedEnvelope): string {
-  const body = canonicalize({
+  const body = canonicalJson({
     v: e.v,
     outletId: e.outletId,
     seq: e.seq,
@@ -47,9 +52,7 @@ export function hashEnvelope(e: UnsealedEnvelope): string {
     prevHash: e.prevHash,
     payload: e.payload,
   });
-  return createHash("sha256")
-    .update(body ?? "")
-    .digest("hex");
+  return createHash("sha256").update(body).digest("hex");
 }
 
 export function sealEnvelope(e: UnsealedEnvelope): EventEnvelope {

@@ -207,3 +207,28 @@ export const EngineEvent = z.discriminatedUnion("type", [
 export type EngineEvent = z.infer<typeof EngineEvent>;
 export type EventType = EngineEvent["type"];
 export type EventOf<T extends EventType> = Extract<EngineEvent, { type: T }>;
+
+/** The human message of each rejection: one fixed sentence per reason, so logs and vectors stay stable. */
+export const REJECT_MESSAGES: Record<RejectReason, string> = {
+  invalid_config: "The outlet configuration is invalid.",
+  unknown_sku: "No product has this sku.",
+  sku_exists: "A listed product already has this sku.",
+  sku_delisted: "This product has been removed from the catalog.",
+  unknown_account: "No account has this id.",
+  account_exists: "An account with this id already exists.",
+  account_not_verified: "The account's KYC is not verified yet.",
+  account_suspended: "The account is suspended.",
+  insufficient_funds: "The account's available funds do not cover this.",
+  amount_too_large: "The amount is larger than the wallet can hold.",
+  insufficient_stock: "Not enough available stock at the requested prices.",
+  daily_limit_exceeded: "This would exceed the account's daily unit limit for the brand.",
+  market_closed: "The outlet is closed for new orders at this time.",
+  unknown_order: "No resting order has this id.",
+  not_order_owner: "The order belongs to another account.",
+  order_held: "Units of this order are held; confirm or release the holds first.",
+  invalid_quantity: "The quantity is not valid for this change.",
+  unknown_hold: "No hold has this id.",
+  hold_exists: "Another account already used this hold id.",
+  hold_not_active: "The hold is no longer active.",
+  not_hold_owner: "The hold belongs to another account.",
+};

@@ -1,2 +1,12 @@
-// Placeholder while the engine is written: see docs/engine.md for the API.
-export {};
+export { Engine, restingOrders } from "./engine.ts";
+export { type EngineSnapshot, SNAPSHOT_VERSION } from "./snapshot.ts";
+export type {
+  AccountView,
+  DepthLevel,
+  DepthView,
+  HoldView,
+  OrderView,
+  ProductView,
+  StockView,
+} from "./state.ts";
+export { HOLD_MEMORY_MS } from "./state.ts";

@@ -1,0 +1,152 @@
+import { createHash } from "node:crypto";
+import {
+  canonicalJson,
+  type KycState,
+  type ReasonCode,
+  type Role,
+  type Side,
+  type TimeInForce,
+} from "@stockroom/contracts";
+import { Book, type Order } from "./book.ts";
+import { LocalClock } from "./clock.ts";
+import type { Hold, OutletConfig, State } from "./state.ts";
+
+export const SNAPSHOT_VERSION = 1;
+
+/**
+ * The whole engine state as plain JSON, in a canonical order (products and accounts by id,
+ * orders in book order, holds active-then-finished), so equal states serialise to equal bytes.
+ */
+export interface EngineSnapshot {
+  version: typeof SNAPSHOT_VERSION;
+  lastTs: number;
+  nextOrderId: number;
+  nextExecId: number;
+  holdPlacements: number;
+  config: OutletConfig;
+  products: {
+    sku: string;
+    name: string;
+    brand: string;
+    attributes: Record<string, string | number | boolean>;
+    listed: boolean;
+  }[];
+  accounts: {
+    accountId: string;
+    role: Role;
+    name: string;
+    kyc: KycState;
+    balance: number;
+    reserved: number;
+    /** [brand, trading day, units] by brand. */
+    daily: [string, number, number][];
+  }[];
+  /** Resting orders in book order (per sku: inflow best first, then outflow), then any in flight. */
+  orders: {
+    orderId: number;
+    accountId: string;
+    sku: string;
+    side: Side;
+    price: number;
+    quantity: number;
+    remaining: number;
+    held: number;
+    timeInForce: TimeInForce;
+    reason: ReasonCode;
+    reference: string | null;
+    resting: boolean;
+  }[];
+  holds: Hold[];
+}
+
+export function takeSnapshot(s: State, restingOrders: (book: Book) => Iterable<Order>): EngineSnapshot {
+  const products = [...s.products.values()].sort((a, b) => compare(a.sku, b.sku));
+  const orders: EngineSnapshot["orders"] = [];
+  const pushOrder = (o: Order) =>
+    orders.push({
+      orderId: o.id,
+      accountId: o.accountId,
+      sku: o.sku,
+      side: o.side,
+      price: o.price,
+      quantity: o.quantity,
+      remaining: o.remaining,
+      held: o.held,
+      timeInForce: o.timeInForce,
+      reason: o.reason,
+      reference: o.reference,
+      resting: o.level !== null,
+    });
+  for (const p of products) for (const o of restingOrders(p.book)) pushOrder(o);
+  const inFlight = [...s.orders.values()].filter((o) => o.level === null).sort((a, b) => a.id - b.id);
+  for (const o of inFlight) pushOrder(o);
+  return {
+    version: SNAPSHOT_VERSION,
+    lastTs: s.lastTs,
+    nextOrderId: s.nextOrderId,
+    nextExecId: s.nextExecId,
+    holdPlacements: s.holdPlacements,
+    config: s.config,
+    products: products.map((p) => ({
+      sku: p.sku,
+      name: p.name,
+      brand: p.brand,
+      attributes: p.attributes,
+      listed: p.listed,
+    })),
+    accounts: [...s.accounts.values()]
+      .sort((a, b) => compare(a.accountId, b.accountId))
+      .map((a) => ({
+        accountId: a.accountId,
+        role: a.role,
+        name: a.name,
+        kyc: a.kyc,
+        balance: a.balance,
+        reserved: a.reserved,
+        daily: [...a.daily.entries()]
+          .sort(([x], [y]) => compare(x, y))
+          .map(([brand, d]): [string, number, number] => [brand, d.day, d.used]),
+      })),
+    orders,
+    holds: [...s.activeHolds, ...s.finishedHolds()].map((h) => ({ ...h })),
+  };
+}
+
+export function restoreInto(s: State, snap: EngineSnapshot): void {
+  if (snap.version !== SNAPSHOT_VERSION) throw new Error(`unsupported snapshot version ${snap.version}`);
+  s.lastTs = snap.lastTs;
+  s.nextOrderId = snap.nextOrderId;
+  s.nextExecId = snap.nextExecId;
+  s.holdPlacements = snap.holdPlacements;
+  s.config = snap.config;
+  s.clock = new LocalClock(snap.config.timezone, snap.config.tradingHours);
+  for (const p of snap.products) s.products.set(p.sku, { ...p, book: new Book(p.sku) });
+  for (const a of snap.accounts) {
+    const daily = new Map(a.daily.map(([brand, day, used]) => [brand, { day, used }]));
+    s.accounts.set(a.accountId, { ...a, daily });
+  }
+  for (const { orderId, resting, ...fields } of snap.orders) {
+    const order: Order = { ...fields, id: orderId, level: null, prev: null, next: null };
+    s.orders.set(orderId, order);
+    if (resting) s.products.get(order.sku)!.book.sideOf(order.side).append(order);
+  }
+  const finished: Hold[] = [];
+  for (const h of snap.holds) {
+    const hold: Hold = { ...h };
+    s.holds.set(hold.holdId, hold);
+    if (hold.status === "active") {
+      s.activeHolds.add(hold);
+      s.expiries.push(hold);
+    } else finished.push(hold);
+  }
+  s.rememberFinished(finished);
+}
+
+/** sha256 of the snapshot's canonical JSON: equal states, equal digests. */
+export function digestOf(snap: EngineSnapshot): string {
+  return createHash("sha256").update(canonicalJson(snap)).digest("hex");
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
