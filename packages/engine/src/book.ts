@@ -15,6 +15,8 @@ export interface Order {
   readonly timeInForce: TimeInForce;
   readonly reason: ReasonCode;
   readonly reference: string | null;
+  /** The side of the book it rests on (or will). */
+  readonly bookSide: BookSide;
   level: Level | null;
   prev: Order | null;
   next: Order | null;

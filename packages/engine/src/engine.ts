@@ -1,4 +1,5 @@
 import {
+  type CancelReason,
   type Command,
   type CommandOf,
   type EngineEvent,
@@ -22,7 +23,7 @@ export class Engine extends State {
 
   execute(command: Command, ts: number): EngineEvent[] {
     this.out = [];
-    this.now = ts > this.lastTs ? ts : this.lastTs;
+    this.now = Math.max(ts, this.lastTs);
     this.expireHolds();
     switch (command.type) {
       case "order.place":
@@ -193,19 +194,14 @@ export class Engine extends State {
     const order = this.orders.get(orderId)!;
     const opposite = c.side === "inflow" ? product.book.outflow : product.book.inflow;
     if (c.timeInForce === "FOK" && fillable(opposite, c.price, c.quantity) < c.quantity) {
-      return this.emit({
-        type: "order.cancelled",
-        ...orderFields(order),
-        quantity: c.quantity,
-        reason: "fok_unfilled",
-      });
+      return this.emit(cancelled(order, c.quantity, "fok_unfilled"));
     }
     this.match(order, opposite);
     if (order.remaining === 0) return;
     if (c.timeInForce === "IOC") {
-      this.emit({ type: "order.cancelled", ...orderFields(order), quantity: order.remaining, reason: "ioc_remainder" });
+      this.emit(cancelled(order, order.remaining, "ioc_remainder"));
     } else {
-      this.emit({ type: "order.rested", ...orderFields(order), quantity: order.remaining });
+      this.emit(rested(order));
     }
   }
 
@@ -257,7 +253,7 @@ export class Engine extends State {
     const order = this.ownedRestingOrder(c);
     if (typeof order === "string") return this.reject(c, order);
     if (order.held > 0) return this.reject(c, "order_held");
-    this.emit({ type: "order.cancelled", ...orderFields(order), quantity: order.remaining, reason: "requested" });
+    this.emit(cancelled(order, order.remaining, "requested"));
   }
 
   private reduceOrder(c: CommandOf<"order.reduce">): void {
@@ -265,7 +261,15 @@ export class Engine extends State {
     if (typeof order === "string") return this.reject(c, order);
     if (c.by >= order.remaining) return this.reject(c, "invalid_quantity");
     if (order.remaining - c.by < order.held) return this.reject(c, "order_held");
-    this.emit({ type: "order.reduced", ...orderFields(order), by: c.by, remaining: order.remaining - c.by });
+    this.emit({
+      type: "order.reduced",
+      orderId: order.id,
+      sku: order.sku,
+      side: order.side,
+      price: order.price,
+      by: c.by,
+      remaining: order.remaining - c.by,
+    });
   }
 
   private replaceOrder(c: CommandOf<"order.replace">): void {
@@ -299,7 +303,7 @@ export class Engine extends State {
       quantity,
     });
     this.match(order, order.side === "inflow" ? product.book.outflow : product.book.inflow);
-    if (order.remaining > 0) this.emit({ type: "order.rested", ...orderFields(order), quantity: order.remaining });
+    if (order.remaining > 0) this.emit(rested(order));
   }
 
   private placeHold(c: CommandOf<"hold.place">): void {
@@ -427,14 +431,33 @@ export class Engine extends State {
     for (const hold of holds) this.emit({ type: "hold.released", holdId: hold.holdId, reason: "delisted" });
     const book = this.products.get(c.sku)!.book;
     for (const order of [...restingOrders(book)]) {
-      this.emit({ type: "order.cancelled", ...orderFields(order), quantity: order.remaining, reason: "delisted" });
+      this.emit(cancelled(order, order.remaining, "delisted"));
     }
     this.emit({ type: "product.removed", sku: c.sku });
   }
 }
 
-function orderFields(order: Order) {
-  return { orderId: order.id, sku: order.sku, side: order.side, price: order.price };
+function rested(order: Order): EngineEvent {
+  return {
+    type: "order.rested",
+    orderId: order.id,
+    sku: order.sku,
+    side: order.side,
+    price: order.price,
+    quantity: order.remaining,
+  };
+}
+
+function cancelled(order: Order, quantity: number, reason: CancelReason): EngineEvent {
+  return {
+    type: "order.cancelled",
+    orderId: order.id,
+    sku: order.sku,
+    side: order.side,
+    price: order.price,
+    quantity,
+    reason,
+  };
 }
 
 /** Units an incoming order at `limit` could take from `side` right now, counting up to `wanted`. */

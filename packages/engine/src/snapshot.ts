@@ -126,9 +126,10 @@ export function restoreInto(s: State, snap: EngineSnapshot): void {
     s.accounts.set(a.accountId, { ...a, daily });
   }
   for (const { orderId, resting, ...fields } of snap.orders) {
-    const order: Order = { ...fields, id: orderId, level: null, prev: null, next: null };
+    const bookSide = s.products.get(fields.sku)!.book.sideOf(fields.side);
+    const order: Order = { ...fields, id: orderId, bookSide, level: null, prev: null, next: null };
     s.orders.set(orderId, order);
-    if (resting) s.products.get(order.sku)!.book.sideOf(order.side).append(order);
+    if (resting) bookSide.append(order);
   }
   const finished: Hold[] = [];
   for (const h of snap.holds) {

@@ -98,6 +98,7 @@ export class State {
       case "execution":
         return this.applyExecution(e);
       case "order.accepted": {
+        const product = this.products.get(e.sku)!;
         const order: Order = {
           id: e.orderId,
           accountId: e.accountId,
@@ -110,6 +111,7 @@ export class State {
           timeInForce: e.timeInForce,
           reason: e.reason,
           reference: e.reference,
+          bookSide: product.book.sideOf(e.side),
           level: null,
           prev: null,
           next: null,
@@ -118,17 +120,17 @@ export class State {
         this.nextOrderId = e.orderId + 1;
         const account = this.accounts.get(e.accountId)!;
         if (e.side === "outflow") account.reserved += e.price * e.quantity;
-        this.addDailyUnits(account, this.products.get(e.sku)!.brand, e.quantity, now);
+        this.addDailyUnits(account, product.brand, e.quantity, now);
         return;
       }
       case "order.rested": {
         const order = this.orders.get(e.orderId)!;
-        this.bookOf(order).sideOf(order.side).append(order);
+        order.bookSide.append(order);
         return;
       }
       case "order.cancelled": {
         const order = this.orders.get(e.orderId)!;
-        if (order.level) this.bookOf(order).sideOf(order.side).unlink(order);
+        if (order.level) order.bookSide.unlink(order);
         if (order.side === "outflow") this.accounts.get(order.accountId)!.reserved -= order.price * order.remaining;
         this.orders.delete(order.id);
         return;
@@ -136,12 +138,12 @@ export class State {
       case "order.reduced": {
         const order = this.orders.get(e.orderId)!;
         if (order.side === "outflow") this.accounts.get(order.accountId)!.reserved -= order.price * e.by;
-        this.bookOf(order).sideOf(order.side).adjustRemaining(order, -e.by);
+        order.bookSide.adjustRemaining(order, -e.by);
         return;
       }
       case "order.replaced": {
         const order = this.orders.get(e.orderId)!;
-        if (order.level) this.bookOf(order).sideOf(order.side).unlink(order);
+        if (order.level) order.bookSide.unlink(order);
         const account = this.accounts.get(order.accountId)!;
         if (order.side === "outflow") account.reserved += e.price * e.quantity - order.price * order.remaining;
         if (e.quantity > order.remaining) {
@@ -166,7 +168,7 @@ export class State {
         const hold = this.holds.get(e.holdId)!;
         for (const a of hold.allocations) {
           const order = this.orders.get(a.orderId)!;
-          this.bookOf(order).inflow.adjustHeld(order, -a.quantity);
+          order.bookSide.adjustHeld(order, -a.quantity);
         }
         this.accounts.get(hold.accountId)!.reserved -= hold.amount;
         return this.finishHold(hold, "released", now);
@@ -293,10 +295,6 @@ export class State {
     return out;
   }
 
-  bookOf(order: Order): Book {
-    return this.products.get(order.sku)!.book;
-  }
-
   dailyLimit(brand: string): number {
     return this.config.brandLimits[brand] ?? this.config.defaultDailyLimit;
   }
@@ -324,22 +322,21 @@ export class State {
     const value = e.price * e.quantity;
     seller.balance += value;
     buyer.balance -= value;
-    const book = this.bookOf(inflow);
     if (e.outflowOrderId === null) {
       // A hold's confirmation: the units were held on the inflow and the value reserved.
       buyer.reserved -= value;
-      book.inflow.adjustHeld(inflow, -e.quantity);
+      inflow.bookSide.adjustHeld(inflow, -e.quantity);
     } else {
       const outflow = this.orders.get(e.outflowOrderId)!;
       buyer.reserved -= outflow.price * e.quantity;
-      this.fill(book, outflow, e.quantity);
+      this.fill(outflow, e.quantity);
     }
-    this.fill(book, inflow, e.quantity);
+    this.fill(inflow, e.quantity);
     this.nextExecId = e.execId + 1;
   }
 
-  private fill(book: Book, order: Order, quantity: number): void {
-    if (order.level) book.sideOf(order.side).adjustRemaining(order, -quantity);
+  private fill(order: Order, quantity: number): void {
+    if (order.level) order.bookSide.adjustRemaining(order, -quantity);
     else order.remaining -= quantity;
     if (order.remaining === 0) this.orders.delete(order.id);
   }
@@ -363,7 +360,7 @@ export class State {
     this.expiries.push(hold);
     for (const a of e.allocations) {
       const order = this.orders.get(a.orderId)!;
-      this.bookOf(order).inflow.adjustHeld(order, a.quantity);
+      order.bookSide.adjustHeld(order, a.quantity);
     }
     const account = this.accounts.get(e.accountId)!;
     account.reserved += e.amount;
@@ -433,7 +430,7 @@ export interface AccountView {
   reserved: number;
 }
 export type ProductView = Omit<Product, "book">;
-export type OrderView = Omit<Order, "id" | "level" | "prev" | "next"> & { orderId: number };
+export type OrderView = Omit<Order, "id" | "bookSide" | "level" | "prev" | "next"> & { orderId: number };
 export type HoldView = Omit<Hold, "placement" | "finishedAt">;
 
 function productView(p: Product): ProductView {
