@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import canonicalizeModule from "canonicalize";
 import { z } from "zod";
 import { EngineEvent } from "./events.ts";
 import { Id, Timestamp } from "./primitives.ts";
@@ -7,14 +6,6 @@ import { Id, Timestamp } from "./primitives.ts";
 export const SCHEMA_VERSION = 1;
 /** prevHash of an outlet's first event. */
 export const GENESIS_HASH = "0".repeat(64);
-
-// The package is CommonJS (`module.exports = fn`) but its typings claim an ES default export.
-const canonicalize = canonicalizeModule as unknown as (input: unknown) => string | undefined;
-
-/** RFC 8785 canonical JSON: sorted keys, fixed number format; the bytes every hash is taken over. */
-export function canonicalJson(value: unknown): string {
-  return canonicalize(value) ?? "";
-}
 
 const Hash = z.string().regex(/^[0-9a-f]{64}$/);
 
@@ -40,18 +31,13 @@ export const EventEnvelope = z
 export type EventEnvelope = z.infer<typeof EventEnvelope>;
 export type UnsealedEnvelope = Omit<EventEnvelope, "hash">;
 
-/** sha256 over the RFC 8785 canonical JSON of everything but `hash`. */
+/**
+ * sha256 over the JSON of the envelope's fields (everything but `hash`) in a fixed order. The
+ * payload is hashed as it was first serialised: JSON round trips (SQLite, NATS, HTTP) keep key
+ * order, so hash the parsed object itself, never one rebuilt from its fields.
+ */
 export function hashEnvelope(e: UnsealedEnvelope): string {
-  const body = canonicalJson({
-    v: e.v,
-    outletId: e.outletId,
-    seq: e.seq,
-    ts: e.ts,
-    type: e.type,
-    actor: e.actor,
-    prevHash: e.prevHash,
-    payload: e.payload,
-  });
+  const body = JSON.stringify([e.v, e.outletId, e.seq, e.ts, e.type, e.actor, e.prevHash, e.payload]);
   return createHash("sha256").update(body).digest("hex");
 }
 

@@ -126,7 +126,7 @@ export class Engine extends State {
     return engine;
   }
 
-  /** sha256 of the canonical snapshot: equal for equal states, whichever way they were reached. */
+  /** sha256 of the snapshot: equal for equal states, whether executed, replayed or restored. */
   digest(): string {
     return digestOf(this.snapshot());
   }
