@@ -36,9 +36,11 @@ export type UnsealedEnvelope = Omit<EventEnvelope, "hash">;
  * payload is hashed as it was first serialised: JSON round trips (SQLite, NATS, HTTP) keep key
  * order, so hash the parsed object itself, never one rebuilt from its fields.
  */
-export function hashEnvelope(e: UnsealedEnvelope): string {
-  const body = JSON.stringify([e.v, e.outletId, e.seq, e.ts, e.type, e.actor, e.prevHash, e.payload]);
-  return createHash("sha256").update(body).digest("hex");
+export function hashEnvelope(e: UnsealedEnvelope, payloadJson = JSON.stringify(e.payload)): string {
+  const head = JSON.stringify([e.v, e.outletId, e.seq, e.ts, e.type, e.actor, e.prevHash]);
+  return createHash("sha256")
+    .update(`${head.slice(0, -1)},${payloadJson}]`)
+    .digest("hex");
 }
 
 export function sealEnvelope(e: UnsealedEnvelope): EventEnvelope {

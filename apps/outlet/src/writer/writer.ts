@@ -1,0 +1,153 @@
+import { type Command, type EventEnvelope, hashEnvelope, SCHEMA_VERSION } from "@stockroom/contracts";
+import { digestOf, type Engine } from "@stockroom/engine";
+import type { EventLog } from "../storage/event-log.ts";
+
+export interface WriterOptions {
+  /** Most commands committed in one transaction. */
+  maxBatch?: number;
+  /** Snapshot after this many events… */
+  snapshotEveryEvents?: number;
+  /** …or this long since the last snapshot, whichever comes first. */
+  snapshotEveryMs?: number;
+  /** Wall clock, injectable for tests; sequenced time never goes backwards whatever it says. */
+  now?: () => number;
+}
+
+interface Pending {
+  command: Command;
+  actor: string;
+  resolve: (events: EventEnvelope[]) => void;
+  reject: (error: Error) => void;
+}
+
+/** After a failed commit the engine is ahead of the disk: nothing more may be acknowledged. */
+export class WriterStoppedError extends Error {}
+
+/**
+ * The single writer. Commands that arrive together are executed in order and committed as one
+ * group (one transaction, one fsync); only then does each caller get its events.
+ */
+export class Writer {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private stopped: Error | null = null;
+  private seq: number;
+  private hash: string;
+  private ts: number;
+  private eventsSinceSnapshot = 0;
+  private lastSnapshotAt: number;
+  private readonly maxBatch: number;
+  private readonly snapshotEveryEvents: number;
+  private readonly snapshotEveryMs: number;
+  private readonly now: () => number;
+  /** Called after each commit with the committed envelopes (for SSE, metrics, replication). */
+  onCommit: (envelopes: EventEnvelope[], batchSize: number, commitMs: number) => void = () => {};
+
+  constructor(
+    private readonly log: EventLog,
+    readonly engine: Engine,
+    head: { seq: number; hash: string; ts: number },
+    options: WriterOptions = {},
+  ) {
+    this.seq = head.seq;
+    this.hash = head.hash;
+    this.ts = head.ts;
+    this.maxBatch = options.maxBatch ?? 4_096;
+    this.snapshotEveryEvents = options.snapshotEveryEvents ?? 100_000;
+    this.snapshotEveryMs = options.snapshotEveryMs ?? 300_000;
+    this.now = options.now ?? Date.now;
+    this.lastSnapshotAt = this.now();
+  }
+
+  get lastSeq(): number {
+    return this.seq;
+  }
+
+  get failure(): Error | null {
+    return this.stopped;
+  }
+
+  /** Resolves with the command's events once they are durable (an empty list: nothing changed). */
+  submit(command: Command, actor: string): Promise<EventEnvelope[]> {
+    if (this.stopped) return Promise.reject(new WriterStoppedError(`writer stopped: ${this.stopped.message}`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ command, actor, resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue.length > this.maxBatch ? this.queue.splice(0, this.maxBatch) : this.queue;
+    if (batch === this.queue) this.queue = [];
+    if (this.queue.length > 0) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    const started = performance.now();
+    const wall = this.now();
+    if (wall > this.ts) this.ts = wall;
+    const results: EventEnvelope[][] = [];
+    const rows: [EventEnvelope, string][] = [];
+    for (const p of batch) {
+      const envelopes: EventEnvelope[] = [];
+      for (const payload of this.engine.execute(p.command, this.ts)) {
+        const payloadJson = JSON.stringify(payload);
+        const unsealed = {
+          v: SCHEMA_VERSION,
+          outletId: this.log.outletId,
+          seq: ++this.seq,
+          ts: this.ts,
+          type: payload.type,
+          actor: p.actor,
+          prevHash: this.hash,
+          payload,
+        } as const;
+        const envelope: EventEnvelope = { ...unsealed, hash: hashEnvelope(unsealed, payloadJson) };
+        this.hash = envelope.hash;
+        envelopes.push(envelope);
+        rows.push([envelope, payloadJson]);
+      }
+      results.push(envelopes);
+    }
+    try {
+      this.log.transaction(() => {
+        for (const [envelope, json] of rows) this.log.append(envelope, json);
+        this.eventsSinceSnapshot += rows.length;
+        if (this.snapshotDue(wall)) this.snapshot(wall);
+      });
+    } catch (error) {
+      this.stop(error as Error, batch);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+    if (rows.length > 0)
+      this.onCommit(
+        rows.map(([e]) => e),
+        batch.length,
+        performance.now() - started,
+      );
+  }
+
+  private snapshotDue(wall: number): boolean {
+    if (this.eventsSinceSnapshot === 0) return false;
+    return this.eventsSinceSnapshot >= this.snapshotEveryEvents || wall - this.lastSnapshotAt >= this.snapshotEveryMs;
+  }
+
+  private snapshot(wall: number): void {
+    const state = this.engine.snapshot();
+    this.log.saveSnapshot(this.seq, this.ts, digestOf(state), state);
+    this.eventsSinceSnapshot = 0;
+    this.lastSnapshotAt = wall;
+  }
+
+  private stop(error: Error, batch: Pending[]): void {
+    this.stopped = error;
+    const failure = new WriterStoppedError(`commit failed, the outlet must restart: ${error.message}`);
+    for (const p of [...batch, ...this.queue]) p.reject(failure);
+    this.queue = [];
+  }
+}
