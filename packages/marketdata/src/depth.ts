@@ -35,10 +35,10 @@ export class DepthBook {
 
   constructor(orders: readonly RestingOrder[] = [], holds: readonly HeldUnits[] = []) {
     for (const o of orders) this.add({ ...o });
-    for (const h of holds)
+    for (const { holdId, allocations } of holds)
       this.holds.set(
-        h.holdId,
-        h.allocations.map((a) => ({ ...a })),
+        holdId,
+        allocations.map((a) => ({ ...a })),
       );
     this.touched.clear();
   }
@@ -121,7 +121,7 @@ export class DepthBook {
 
   private remove(orderId: number): void {
     const o = this.orders.get(orderId);
-    if (!o) return; // IOC/FOK remainders and replaced orders that never rested
+    if (!o) return; // never rested: an IOC/FOK remainder, or a replaced order cancelled before resting
     this.orders.delete(orderId);
     this.bump(o, -o.remaining, -o.held, -1);
   }
