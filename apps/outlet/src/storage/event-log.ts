@@ -54,6 +54,18 @@ export class EventLog {
     return row ? { seq: row.seq, hash: row.hash, ts: row.ts } : { seq: 0, hash: GENESIS_HASH, ts: 0 };
   }
 
+  /** The last seq committed at or before `ts` (0 if none). */
+  lastSeqAt(ts: number): number {
+    const row = this.db
+      .select({ seq: events.seq })
+      .from(events)
+      .where(lte(events.ts, ts))
+      .orderBy(desc(events.seq))
+      .limit(1)
+      .get();
+    return row?.seq ?? 0;
+  }
+
   /** Envelopes with seq in (after, upTo], in order, read in pages so memory stays flat. */
   *read(after: number, upTo = Number.MAX_SAFE_INTEGER, pageSize = 5_000): Generator<EventEnvelope> {
     let from = after;

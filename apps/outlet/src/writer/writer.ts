@@ -13,9 +13,13 @@ export interface WriterOptions {
   now?: () => number;
 }
 
+/** Runs inside the commit's transaction with the command's envelopes (e.g. to store an idempotent answer). */
+export type InTransaction = (envelopes: EventEnvelope[]) => void;
+
 interface Pending {
   command: Command;
   actor: string;
+  inTransaction: InTransaction | undefined;
   resolve: (events: EventEnvelope[]) => void;
   reject: (error: Error) => void;
 }
@@ -68,10 +72,10 @@ export class Writer {
   }
 
   /** Resolves with the command's events once they are durable (an empty list: nothing changed). */
-  submit(command: Command, actor: string): Promise<EventEnvelope[]> {
+  submit(command: Command, actor: string, inTransaction?: InTransaction): Promise<EventEnvelope[]> {
     if (this.stopped) return Promise.reject(new WriterStoppedError(`writer stopped: ${this.stopped.message}`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, actor, resolve, reject });
+      this.queue.push({ command, actor, inTransaction, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -116,6 +120,7 @@ export class Writer {
     try {
       this.log.transaction(() => {
         for (const [envelope, json] of rows) this.log.append(envelope, json);
+        for (let i = 0; i < batch.length; i++) batch[i]!.inTransaction?.(results[i]!);
         this.eventsSinceSnapshot += rows.length;
         if (this.snapshotDue(wall)) this.snapshot(wall);
       });

@@ -1,0 +1,127 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { routePath } from "hono/route";
+import { WriterStoppedError } from "../writer/writer.ts";
+import type { GatewayEnv, OutletServices } from "./context.ts";
+import { ProblemError, problemResponse } from "./problem.ts";
+import { accountRoutes } from "./routes/accounts.ts";
+import { auditRoutes } from "./routes/audit.ts";
+import { batchRoutes } from "./routes/batch.ts";
+import { catalogRoutes } from "./routes/catalog.ts";
+import { holdRoutes } from "./routes/holds.ts";
+import { marketDataRoutes } from "./routes/marketdata.ts";
+import { orderRoutes } from "./routes/orders.ts";
+import { streamRoutes } from "./routes/stream.ts";
+
+/** The outlet's HTTP API: gateway (auth, rate limit, body limit, problems) and every route. */
+export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
+  const app = new OpenAPIHono<GatewayEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        throw new ProblemError(400, "validation-error", "The request does not match the schema.", {
+          errors: result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+        });
+      }
+    },
+  });
+
+  app.use("*", async (c, next) => {
+    await next();
+    svc.metrics.httpRequests.inc({ method: c.req.method, route: routePath(c), status: c.res.status });
+  });
+
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", (c) => {
+    const failure = svc.writer.failure;
+    return failure
+      ? c.json({ status: "failed", reason: failure.message }, 503)
+      : c.json({ status: "ready", outletId: svc.outletId, seq: svc.writer.lastSeq });
+  });
+  app.get("/metrics", async (c) =>
+    c.text(await svc.metrics.registry.metrics(), 200, { "content-type": svc.metrics.registry.contentType }),
+  );
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Stockroom outlet API", version: "1.0.0", description: "One store's inventory engine." },
+    security: [{ bearer: [] }],
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: svc.bodyLimitBytes,
+      onError: () => {
+        throw new ProblemError(413, "body-too-large", `Request bodies are limited to ${svc.bodyLimitBytes} bytes.`);
+      },
+    }),
+  );
+  app.use("/v1/*", async (c, next) => {
+    const header = c.req.header("authorization");
+    const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
+    if (!bearer) {
+      throw new ProblemError(
+        401,
+        "unauthorized",
+        "Send Authorization: Bearer <api key>.",
+        {},
+        { "www-authenticate": "Bearer" },
+      );
+    }
+    const accountId = svc.credentials.authenticate(bearer);
+    const account = accountId ? svc.engine.account(accountId) : null;
+    if (!account) {
+      throw new ProblemError(
+        401,
+        "invalid-key",
+        "The API key is unknown or revoked.",
+        {},
+        { "www-authenticate": "Bearer" },
+      );
+    }
+    const wait = svc.rateLimiter.take(account.accountId);
+    if (wait > 0) {
+      throw new ProblemError(
+        429,
+        "rate-limited",
+        "Too many requests for this account; retry later.",
+        {},
+        { "retry-after": String(wait) },
+      );
+    }
+    c.set("accountId", account.accountId);
+    c.set("role", account.role);
+    await next();
+  });
+
+  orderRoutes(app, svc);
+  holdRoutes(app, svc);
+  catalogRoutes(app, svc);
+  marketDataRoutes(app, svc);
+  accountRoutes(app, svc);
+  auditRoutes(app, svc);
+  batchRoutes(app, svc);
+  streamRoutes(app, svc);
+
+  app.notFound(() => {
+    throw new ProblemError(404, "not-found", "No such route.");
+  });
+  app.onError((error, c) => {
+    if (error instanceof ProblemError) return problemResponse(c, error);
+    if (error instanceof HTTPException && error.status < 500) {
+      // Hono's own refusals, e.g. a body that is not JSON.
+      const slug = error.status === 400 ? "malformed-request" : "http-error";
+      return problemResponse(c, new ProblemError(error.status as 400, slug, error.message || "Malformed request."));
+    }
+    if (error instanceof WriterStoppedError) {
+      return problemResponse(
+        c,
+        new ProblemError(503, "unavailable", "The outlet cannot commit right now; it must restart."),
+      );
+    }
+    svc.logger.error({ err: error, path: c.req.path }, "unhandled error");
+    return problemResponse(c, new ProblemError(500, "internal", "Internal error."));
+  });
+  return app;
+}

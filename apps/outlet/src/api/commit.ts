@@ -1,0 +1,42 @@
+import type { Command, EventEnvelope } from "@stockroom/contracts";
+import type { Context } from "hono";
+import type { GatewayEnv, OutletServices } from "./context.ts";
+import { type Answer, IdempotencyStore } from "./idempotency.ts";
+import { ProblemError } from "./problem.ts";
+
+const KEY = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * Sequences one command for the calling account and answers with `render(events)`. With an
+ * Idempotency-Key the answer is stored with the events, and repeats get it back unchanged.
+ */
+export async function commitCommand(
+  c: Context<GatewayEnv>,
+  svc: OutletServices,
+  command: Command,
+  render: (envelopes: EventEnvelope[]) => Answer,
+): Promise<Response> {
+  const accountId = c.get("accountId");
+  const key = c.req.header("idempotency-key");
+  const run = async (record?: (answer: Answer) => void): Promise<Answer> => {
+    let answer: Answer | undefined;
+    await svc.writer.submit(command, accountId, (envelopes) => {
+      answer = render(envelopes);
+      record?.(answer);
+    });
+    return answer!;
+  };
+  let answer: Answer;
+  if (key === undefined) answer = await run();
+  else {
+    if (!KEY.test(key))
+      throw new ProblemError(400, "invalid-idempotency-key", "Idempotency-Key must be 1-128 visible ASCII characters.");
+    const body = c.req.method === "GET" || c.req.method === "DELETE" ? "" : await c.req.text();
+    const requestHash = IdempotencyStore.hashRequest(c.req.method, c.req.path, body);
+    answer = await svc.idempotency.once(accountId, key, requestHash, run);
+  }
+  const isProblem = answer.status >= 400;
+  return c.body(JSON.stringify(answer.body), answer.status as 200, {
+    "content-type": isProblem ? "application/problem+json" : "application/json",
+  });
+}

@@ -1,0 +1,32 @@
+import type { Role } from "@stockroom/contracts";
+import type { Engine } from "@stockroom/engine";
+import type { MarketData } from "@stockroom/marketdata";
+import type { Logger } from "pino";
+import type { EventLog } from "../storage/event-log.ts";
+import type { Metrics } from "../telemetry/metrics.ts";
+import type { Writer } from "../writer/writer.ts";
+import type { Credentials } from "./credentials.ts";
+import type { IdempotencyStore } from "./idempotency.ts";
+import type { RateLimiter } from "./rate-limit.ts";
+import type { StreamHub } from "./stream-hub.ts";
+
+/** Everything the routes need, built once by the node. */
+export interface OutletServices {
+  outletId: string;
+  log: EventLog;
+  writer: Writer;
+  engine: Engine;
+  marketData: MarketData;
+  credentials: Credentials;
+  idempotency: IdempotencyStore;
+  rateLimiter: RateLimiter;
+  stream: StreamHub;
+  metrics: Metrics;
+  logger: Logger;
+  bodyLimitBytes: number;
+}
+
+/** Hono context variables set by the gateway. */
+export interface GatewayEnv {
+  Variables: { accountId: string; role: Role };
+}

@@ -1,0 +1,65 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { eq } from "drizzle-orm";
+import type { Db } from "../storage/db.ts";
+import { credentials } from "../storage/schema.ts";
+
+/**
+ * API keys look like `sr_<keyId>_<secret>`. Only sha256(secret) is stored: the secret is 32
+ * random bytes, so a fast hash is as safe as a slow one and keeps every request cheap.
+ */
+export class Credentials {
+  /** keyId → account and secret hash; filled lazily, kept in step with issue/revoke. */
+  private readonly cache = new Map<string, { accountId: string; secretHash: Buffer; revoked: boolean }>();
+
+  constructor(private readonly db: Db) {}
+
+  issue(accountId: string, now = Date.now()): { keyId: string; apiKey: string } {
+    const keyId = randomBytes(6).toString("hex");
+    const secret = randomBytes(32).toString("base64url");
+    const secretHash = sha256(secret);
+    this.db
+      .insert(credentials)
+      .values({ keyId, accountId, secretHash: secretHash.toString("hex"), createdAt: now })
+      .run();
+    this.cache.set(keyId, { accountId, secretHash, revoked: false });
+    return { keyId, apiKey: `sr_${keyId}_${secret}` };
+  }
+
+  revoke(keyId: string, now = Date.now()): boolean {
+    const changed = this.db.update(credentials).set({ revokedAt: now }).where(eq(credentials.keyId, keyId)).run();
+    this.cache.delete(keyId);
+    return changed.changes > 0;
+  }
+
+  list(accountId: string): { keyId: string; createdAt: number; revokedAt: number | null }[] {
+    return this.db
+      .select({ keyId: credentials.keyId, createdAt: credentials.createdAt, revokedAt: credentials.revokedAt })
+      .from(credentials)
+      .where(eq(credentials.accountId, accountId))
+      .all();
+  }
+
+  /** The account an API key belongs to, or null for a malformed, unknown or revoked key. */
+  authenticate(apiKey: string): string | null {
+    const match = /^sr_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/.exec(apiKey);
+    if (!match) return null;
+    const [, keyId, secret] = match as unknown as [string, string, string];
+    let entry = this.cache.get(keyId);
+    if (!entry) {
+      const row = this.db.select().from(credentials).where(eq(credentials.keyId, keyId)).get();
+      if (!row) return null;
+      entry = {
+        accountId: row.accountId,
+        secretHash: Buffer.from(row.secretHash, "hex"),
+        revoked: row.revokedAt !== null,
+      };
+      this.cache.set(keyId, entry);
+    }
+    if (entry.revoked) return null;
+    return timingSafeEqual(sha256(secret), entry.secretHash) ? entry.accountId : null;
+  }
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}

@@ -1,0 +1,48 @@
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import { AccountId, Sku, Timestamp } from "@stockroom/contracts";
+import { and, asc, eq, gt, gte, lt } from "drizzle-orm";
+import { events } from "../../storage/schema.ts";
+import type { GatewayEnv, OutletServices } from "../context.ts";
+import { errors, requires } from "./common.ts";
+
+export function auditRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): void {
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/v1/audit",
+      summary: "The audit trail: sequenced events (rejections included) by sku, acting account, time or seq",
+      middleware: [requires("audit")],
+      request: {
+        query: z.object({
+          sku: Sku.optional(),
+          accountId: AccountId.optional(),
+          startTime: z.coerce.number().pipe(Timestamp).optional(),
+          endTime: z.coerce.number().pipe(Timestamp).optional(),
+          afterSeq: z.coerce.number().int().min(0).default(0),
+          limit: z.coerce.number().int().min(1).max(10_000).default(500),
+        }),
+      },
+      responses: { 200: { description: "Envelopes in seq order; page on with afterSeq = nextAfterSeq" }, ...errors },
+    }),
+    (c) => {
+      const q = c.req.valid("query");
+      const rows = svc.log.db
+        .select()
+        .from(events)
+        .where(
+          and(
+            gt(events.seq, q.afterSeq),
+            q.sku ? eq(events.sku, q.sku) : undefined,
+            q.accountId ? eq(events.actor, q.accountId) : undefined,
+            q.startTime !== undefined ? gte(events.ts, q.startTime) : undefined,
+            q.endTime !== undefined ? lt(events.ts, q.endTime) : undefined,
+          ),
+        )
+        .orderBy(asc(events.seq))
+        .limit(q.limit)
+        .all();
+      const envelopes = rows.map((r) => svc.log.toEnvelope(r));
+      return c.json({ events: envelopes, nextAfterSeq: envelopes.at(-1)?.seq ?? null });
+    },
+  );
+}

@@ -1,0 +1,74 @@
+import { readFileSync } from "node:fs";
+import { Id, Timezone, TradingHours } from "@stockroom/contracts";
+import { z } from "zod";
+
+/** The outlet node's settings: from a JSON file (STOCKROOM_CONFIG) overlaid by STOCKROOM_* variables. */
+export const OutletConfig = z.object({
+  outletId: Id,
+  dataDir: z.string().min(1).default("./data"),
+  host: z.string().default("127.0.0.1"),
+  port: z.coerce.number().int().min(0).max(65_535).default(8080),
+  /** FULL: fsync every group commit (no acknowledged command lost on power failure). NORMAL: faster, survives process crashes only. */
+  synchronous: z.enum(["FULL", "NORMAL"]).default("FULL"),
+  snapshotEveryEvents: z.coerce.number().int().min(1).default(100_000),
+  snapshotEveryMs: z.coerce.number().int().min(1_000).default(300_000),
+  maxBatch: z.coerce.number().int().min(1).max(100_000).default(4_096),
+  rateLimitPerSecond: z.coerce.number().positive().default(2_000),
+  rateLimitBurst: z.coerce.number().int().min(1).default(4_000),
+  bodyLimitBytes: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .default(4 * 1024 * 1024),
+  /** Hold expiry needs sequenced time to move: a tick is sequenced this often (0: never). */
+  tickEveryMs: z.coerce.number().int().min(0).default(1_000),
+  timezone: Timezone.default("UTC"),
+  tradingHours: TradingHours.nullable().default(null),
+  defaultDailyLimit: z.coerce.number().int().min(0).default(1_000_000),
+  brandLimits: z.record(z.string(), z.int().min(0)).default({}),
+  logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+export type OutletConfig = z.infer<typeof OutletConfig>;
+
+const ENV: Record<string, keyof OutletConfig> = {
+  STOCKROOM_OUTLET_ID: "outletId",
+  STOCKROOM_DATA_DIR: "dataDir",
+  STOCKROOM_HOST: "host",
+  STOCKROOM_PORT: "port",
+  STOCKROOM_SYNCHRONOUS: "synchronous",
+  STOCKROOM_SNAPSHOT_EVERY_EVENTS: "snapshotEveryEvents",
+  STOCKROOM_SNAPSHOT_EVERY_MS: "snapshotEveryMs",
+  STOCKROOM_MAX_BATCH: "maxBatch",
+  STOCKROOM_RATE_LIMIT_PER_SECOND: "rateLimitPerSecond",
+  STOCKROOM_RATE_LIMIT_BURST: "rateLimitBurst",
+  STOCKROOM_BODY_LIMIT_BYTES: "bodyLimitBytes",
+  STOCKROOM_TICK_EVERY_MS: "tickEveryMs",
+  STOCKROOM_TIMEZONE: "timezone",
+  STOCKROOM_DEFAULT_DAILY_LIMIT: "defaultDailyLimit",
+  STOCKROOM_LOG_LEVEL: "logLevel",
+};
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<OutletConfig> = {}): OutletConfig {
+  let fromFile: Record<string, unknown> = {};
+  if (env.STOCKROOM_CONFIG) {
+    try {
+      fromFile = JSON.parse(readFileSync(env.STOCKROOM_CONFIG, "utf8"));
+    } catch (error) {
+      throw new ConfigError(`cannot read STOCKROOM_CONFIG=${env.STOCKROOM_CONFIG}: ${(error as Error).message}`);
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV)) if (env[name] !== undefined) fromEnv[key] = env[name];
+  const parsed = OutletConfig.safeParse({ ...fromFile, ...fromEnv, ...overrides });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = i.path.join(".");
+      const variable = Object.entries(ENV).find(([, k]) => k === key)?.[0];
+      return `  ${key}${variable ? ` (${variable})` : ""}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid outlet configuration:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,143 @@
+import { mkdirSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { serve } from "@hono/node-server";
+import type { Command, EventEnvelope } from "@stockroom/contracts";
+import { MarketData } from "@stockroom/marketdata";
+import { type Logger, pino } from "pino";
+import { createApp } from "./api/app.ts";
+import type { OutletServices } from "./api/context.ts";
+import { Credentials } from "./api/credentials.ts";
+import { IdempotencyStore } from "./api/idempotency.ts";
+import { RateLimiter } from "./api/rate-limit.ts";
+import { StreamHub } from "./api/stream-hub.ts";
+import type { OutletConfig } from "./config.ts";
+import { acquireLock } from "./lock.ts";
+import { openDb } from "./storage/db.ts";
+import { EventLog } from "./storage/event-log.ts";
+import { Metrics } from "./telemetry/metrics.ts";
+import { recover } from "./writer/recovery.ts";
+import { Writer } from "./writer/writer.ts";
+
+export const SYSTEM_ACTOR = "system";
+
+export interface RunningOutlet {
+  services: OutletServices;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Opens the outlet's database, recovers the engine, and builds every service (no network yet). */
+export function openOutlet(
+  config: OutletConfig,
+  logger: Logger = pino({ level: config.logLevel }),
+): {
+  services: OutletServices;
+  close(): void;
+} {
+  mkdirSync(config.dataDir, { recursive: true });
+  const release = acquireLock(join(config.dataDir, "outlet.lock.pid"));
+  try {
+    const db = openDb(join(config.dataDir, "outlet.db"), { synchronous: config.synchronous });
+    const log = new EventLog(db, config.outletId);
+    const started = performance.now();
+    const { engine, head, fromSnapshot, replayed } = recover(log);
+    logger.info({ seq: head.seq, fromSnapshot, replayed, ms: Math.round(performance.now() - started) }, "recovered");
+    const writer = new Writer(log, engine, head, config);
+    const marketData = new MarketData();
+    for (const e of log.read(0)) marketData.feedEnvelope(e);
+    const metrics = new Metrics();
+    metrics.lastSeq.set(head.seq);
+    const services: OutletServices = {
+      outletId: config.outletId,
+      log,
+      writer,
+      engine,
+      marketData,
+      credentials: new Credentials(db),
+      idempotency: new IdempotencyStore(db),
+      rateLimiter: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
+      stream: new StreamHub(),
+      metrics,
+      logger,
+      bodyLimitBytes: config.bodyLimitBytes,
+    };
+    writer.onCommit = (envelopes, commands, ms) => afterCommit(services, envelopes, commands, ms);
+    return {
+      services,
+      close: () => {
+        db.$client.close();
+        release();
+      },
+    };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/** Starts the HTTP server, the configuration and the tick timer. */
+export async function startOutlet(config: OutletConfig, logger?: Logger): Promise<RunningOutlet> {
+  const { services, close } = openOutlet(config, logger);
+  await configure(services, config);
+  const app = createApp(services);
+  const server = serve({ fetch: app.fetch, hostname: config.host, port: config.port });
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${config.host}:${port}`;
+  const ticker =
+    config.tickEveryMs > 0
+      ? setInterval(() => {
+          if (!services.writer.failure) services.writer.submit({ type: "tick" }, SYSTEM_ACTOR).catch(() => {});
+        }, config.tickEveryMs)
+      : null;
+  services.logger.info({ url, outletId: config.outletId }, "outlet serving");
+  return {
+    services,
+    url,
+    stop: async () => {
+      if (ticker) clearInterval(ticker);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      close();
+    },
+  };
+}
+
+/** Sequences an `outlet.configure` when the configured hours, timezone or limits differ from the engine's. */
+async function configure(svc: OutletServices, config: OutletConfig): Promise<void> {
+  const wanted = {
+    timezone: config.timezone,
+    tradingHours: config.tradingHours,
+    defaultDailyLimit: config.defaultDailyLimit,
+    brandLimits: config.brandLimits,
+  };
+  if (JSON.stringify(wanted) === JSON.stringify(svc.engine.config)) return;
+  const command: Command = { type: "outlet.configure", ...wanted };
+  await svc.writer.submit(command, SYSTEM_ACTOR);
+}
+
+function afterCommit(svc: OutletServices, envelopes: EventEnvelope[], commands: number, ms: number): void {
+  const { metrics, engine, stream } = svc;
+  metrics.commands.inc(commands);
+  metrics.events.inc(envelopes.length);
+  metrics.groupSize.observe(commands);
+  metrics.commitSeconds.observe(ms / 1000);
+  metrics.lastSeq.set(envelopes[envelopes.length - 1]!.seq);
+  for (const e of envelopes) {
+    if (e.payload.type === "command.rejected") metrics.rejections.inc({ reason: e.payload.reason });
+    svc.marketData.feedEnvelope(e);
+  }
+  const skus = stream.followedSkus(envelopes, (holdId) => engine.hold(holdId)?.lines.map((l) => l.sku) ?? []);
+  for (const e of envelopes) {
+    if (e.payload.type === "execution" && skus.has(e.payload.sku)) {
+      stream.publish({ event: "fill", sku: e.payload.sku, data: { ...e.payload, seq: e.seq, ts: e.ts } });
+    }
+  }
+  for (const sku of skus) {
+    stream.publish({ event: "stock", sku, data: engine.stock(sku) });
+    stream.publish({ event: "depth", sku, data: engine.depth(sku, 20) });
+  }
+}

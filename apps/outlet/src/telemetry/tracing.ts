@@ -1,0 +1,30 @@
+import { type Span, SpanStatusCode, trace } from "@opentelemetry/api";
+import { NodeSDK } from "@opentelemetry/sdk-node";
+
+export const tracer = trace.getTracer("stockroom-outlet");
+
+/**
+ * Starts the OpenTelemetry SDK when an exporter is configured the standard way
+ * (OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT); without one, spans cost next to nothing.
+ */
+export function startTelemetry(serviceName: string): NodeSDK | null {
+  if (!process.env.OTEL_EXPORTER_OTLP_ENDPOINT && !process.env.OTEL_TRACES_EXPORTER) return null;
+  const sdk = new NodeSDK({ serviceName });
+  sdk.start();
+  return sdk;
+}
+
+/** Runs `fn` in a span that ends with it and records its failure. */
+export async function inSpan<T>(name: string, fn: (span: Span) => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, async (span) => {
+    try {
+      return await fn(span);
+    } catch (error) {
+      span.recordException(error as Error);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  });
+}
