@@ -11,7 +11,7 @@ function find<T extends EngineEvent["type"]>(envelopes: EventEnvelope[], type: T
 /** A rejection among the command's events becomes its problem answer. */
 export function rejectionAnswer(envelopes: EventEnvelope[]): Answer | null {
   const rejected = find(envelopes, "command.rejected");
-  if (!rejected || rejected.payload.type !== "command.rejected") return null;
+  if (rejected?.payload.type !== "command.rejected") return null;
   const problem = rejectionProblem(rejected.payload.reason, rejected.payload.message, rejected.seq);
   return { status: problem.status, body: problem.toProblem() };
 }

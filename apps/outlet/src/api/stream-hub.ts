@@ -17,8 +17,8 @@ export class StreamHub {
 
   subscribe(skus: string[], listener: Listener): () => void {
     for (const sku of skus) {
-      let set = this.bySku.get(sku);
-      if (!set) this.bySku.set(sku, (set = new Set()));
+      const set = this.bySku.get(sku) ?? new Set<Listener>();
+      this.bySku.set(sku, set);
       set.add(listener);
     }
     return () => {
