@@ -3,6 +3,7 @@ import { Command, type CommandInput, Role } from "@stockroom/contracts";
 import { pino } from "pino";
 import { ConfigError, loadConfig, type OutletConfig } from "./config.ts";
 import { openOutlet, SYSTEM_ACTOR, startOutlet } from "./node.ts";
+import { startTelemetry } from "./telemetry/tracing.ts";
 import { CorruptLogError, recover } from "./writer/recovery.ts";
 
 const USAGE = `stockroom-outlet <command>
@@ -52,12 +53,14 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serveUntilSignal(config: OutletConfig): Promise<number> {
+  const telemetry = startTelemetry(`stockroom-outlet-${config.outletId}`);
   const outlet = await startOutlet(config);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
   await outlet.stop();
+  await telemetry?.shutdown();
   return 0;
 }
 

@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
+import { inSpan } from "../telemetry/tracing.ts";
 import { WriterStoppedError } from "../writer/writer.ts";
 import type { GatewayEnv, OutletServices } from "./context.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
@@ -26,10 +27,18 @@ export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
     },
   });
 
-  app.use("*", async (c, next) => {
-    await next();
-    svc.metrics.httpRequests.inc({ method: c.req.method, route: routePath(c), status: c.res.status });
-  });
+  app.use("*", (c, next) =>
+    inSpan(`HTTP ${c.req.method}`, async (span) => {
+      await next();
+      const route = routePath(c);
+      span.setAttributes({
+        "http.request.method": c.req.method,
+        "http.route": route,
+        "http.response.status_code": c.res.status,
+      });
+      svc.metrics.httpRequests.inc({ method: c.req.method, route, status: c.res.status });
+    }),
+  );
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", (c) => {

@@ -1,5 +1,6 @@
 import type { Command, EventEnvelope } from "@stockroom/contracts";
 import type { Context } from "hono";
+import { inSpan } from "../telemetry/tracing.ts";
 import type { GatewayEnv, OutletServices } from "./context.ts";
 import { type Answer, IdempotencyStore } from "./idempotency.ts";
 import { ProblemError } from "./problem.ts";
@@ -18,14 +19,17 @@ export async function commitCommand(
 ): Promise<Response> {
   const accountId = c.get("accountId");
   const key = c.req.header("idempotency-key");
-  const run = async (record?: (answer: Answer) => void): Promise<Answer> => {
-    let answer: Answer | undefined;
-    await svc.writer.submit(command, accountId, (envelopes) => {
-      answer = render(envelopes);
-      record?.(answer);
+  const run = (record?: (answer: Answer) => void): Promise<Answer> =>
+    inSpan("outlet.sequence_and_commit", async (span) => {
+      span.setAttribute("stockroom.command", command.type);
+      let answer: Answer | undefined;
+      const envelopes = await svc.writer.submit(command, accountId, (committed) => {
+        answer = render(committed);
+        record?.(answer);
+      });
+      if (envelopes.length > 0) span.setAttribute("stockroom.seq", envelopes[envelopes.length - 1]!.seq);
+      return answer!;
     });
-    return answer!;
-  };
   let answer: Answer;
   if (key === undefined) answer = await run();
   else {
