@@ -116,6 +116,8 @@ export const CancelHold = z.object({ type: z.literal("hold.cancel"), holdId: Hol
 
 /** Advances sequenced time only: expires holds that are due. */
 export const Tick = z.object({ type: z.literal("tick") });
+/** Records the outlet's stock in the log, for HQ to reconcile against. */
+export const Checkpoint = z.object({ type: z.literal("checkpoint") });
 
 export const Command = z.discriminatedUnion("type", [
   ConfigureOutlet,
@@ -135,6 +137,7 @@ export const Command = z.discriminatedUnion("type", [
   ConfirmHold,
   CancelHold,
   Tick,
+  Checkpoint,
 ]);
 export type Command = z.infer<typeof Command>;
 /** What a caller may write before defaults are filled in. */

@@ -175,6 +175,16 @@ export const HoldConfirmed = z.object({ type: z.literal("hold.confirmed"), holdI
 /** Held stock goes back to its orders, which keep their place in the queue. */
 export const HoldReleased = z.object({ type: z.literal("hold.released"), holdId: HoldId, reason: ReleaseReason });
 
+/** One sku's stock in a checkpoint: [sku, available, held, onHand, demand]. */
+export const StockRow = z.tuple([Sku, z.int(), z.int(), z.int(), z.int()]);
+export type StockRow = z.infer<typeof StockRow>;
+/** The outlet's stock at this point of its log, sorted by sku; digest = sha256 of JSON.stringify(stock). */
+export const OutletCheckpoint = z.object({
+  type: z.literal("outlet.checkpoint"),
+  stock: z.array(StockRow),
+  digest: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
 /** Rejections are events too: the audit trail shows who tried what, and why it was refused. */
 export const CommandRejected = z.object({
   type: z.literal("command.rejected"),
@@ -202,6 +212,7 @@ export const EngineEvent = z.discriminatedUnion("type", [
   HoldExtended,
   HoldConfirmed,
   HoldReleased,
+  OutletCheckpoint,
   CommandRejected,
 ]);
 export type EngineEvent = z.infer<typeof EngineEvent>;

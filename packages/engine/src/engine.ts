@@ -10,7 +10,7 @@ import {
   type RejectReason,
 } from "@stockroom/contracts";
 import type { Book, BookSide, Order } from "./book.ts";
-import { digestOf, type EngineSnapshot, restoreInto, takeSnapshot } from "./snapshot.ts";
+import { digestOf, type EngineSnapshot, restoreInto, stockDigest, takeSnapshot } from "./snapshot.ts";
 import { type Hold, State } from "./state.ts";
 
 /**
@@ -52,6 +52,11 @@ export class Engine extends State {
         break;
       case "tick":
         break;
+      case "checkpoint": {
+        const stock = this.stockRows();
+        this.emit({ type: "outlet.checkpoint", stock, digest: stockDigest(stock) });
+        break;
+      }
       case "outlet.configure":
         this.emit({
           type: "outlet.configured",

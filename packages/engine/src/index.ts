@@ -1,5 +1,5 @@
 export { Engine, restingOrders } from "./engine.ts";
-export { digestOf, type EngineSnapshot, SNAPSHOT_VERSION } from "./snapshot.ts";
+export { digestOf, type EngineSnapshot, SNAPSHOT_VERSION, stockDigest } from "./snapshot.ts";
 export type {
   AccountView,
   DepthLevel,

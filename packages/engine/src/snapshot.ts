@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { KycState, ReasonCode, Role, Side, TimeInForce } from "@stockroom/contracts";
+import type { KycState, ReasonCode, Role, Side, StockRow, TimeInForce } from "@stockroom/contracts";
 import { Book, type Order } from "./book.ts";
 import { LocalClock } from "./clock.ts";
 import type { Hold, OutletConfig, State } from "./state.ts";
@@ -154,4 +154,9 @@ export function digestOf(snap: EngineSnapshot): string {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** sha256 of a checkpoint's stock rows: what HQ compares to decide an outlet is in sync. */
+export function stockDigest(stock: StockRow[]): string {
+  return createHash("sha256").update(JSON.stringify(stock)).digest("hex");
 }

@@ -5,6 +5,7 @@ import type {
   KycState,
   ReasonCode,
   Role,
+  StockRow,
   TradingHours,
 } from "@stockroom/contracts";
 import { Book, type BookSide, type Order } from "./book.ts";
@@ -225,6 +226,7 @@ export class State {
         this.clock = new LocalClock(e.timezone, e.tradingHours);
         return;
       case "command.rejected":
+      case "outlet.checkpoint":
         return;
     }
   }
@@ -242,6 +244,16 @@ export class State {
       onHand: inflow.remaining,
       demand: outflow.remaining,
     };
+  }
+
+  /** Every product's stock, sorted by sku: the content of a checkpoint. */
+  stockRows(): StockRow[] {
+    const rows: StockRow[] = [];
+    for (const p of this.products.values()) {
+      const { inflow, outflow } = p.book;
+      rows.push([p.sku, inflow.remaining - inflow.held, inflow.held, inflow.remaining, outflow.remaining]);
+    }
+    return rows.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
   depth(sku: string, levels = Number.POSITIVE_INFINITY): DepthView | null {

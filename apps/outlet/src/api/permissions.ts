@@ -34,4 +34,5 @@ export const COMMAND_PERMISSION: Record<CommandType, Permission> = {
   "hold.confirm": "hold",
   "hold.cancel": "hold",
   tick: "accounts",
+  checkpoint: "accounts",
 };
