@@ -26,6 +26,10 @@ export const OutletConfig = z.object({
   tradingHours: TradingHours.nullable().default(null),
   defaultDailyLimit: z.coerce.number().int().min(0).default(1_000_000),
   brandLimits: z.record(z.string(), z.int().min(0)).default({}),
+  /** JetStream to replicate to; absent: the outlet runs alone (events wait in its log). */
+  natsUrl: z.string().url().optional(),
+  checkpointEveryEvents: z.coerce.number().int().min(1).default(10_000),
+  checkpointEveryMs: z.coerce.number().int().min(1_000).default(60_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type OutletConfig = z.infer<typeof OutletConfig>;
@@ -46,6 +50,9 @@ const ENV: Record<string, keyof OutletConfig> = {
   STOCKROOM_TIMEZONE: "timezone",
   STOCKROOM_DEFAULT_DAILY_LIMIT: "defaultDailyLimit",
   STOCKROOM_LOG_LEVEL: "logLevel",
+  STOCKROOM_NATS_URL: "natsUrl",
+  STOCKROOM_CHECKPOINT_EVERY_EVENTS: "checkpointEveryEvents",
+  STOCKROOM_CHECKPOINT_EVERY_MS: "checkpointEveryMs",
 };
 
 export class ConfigError extends Error {}

@@ -13,6 +13,7 @@ import { RateLimiter } from "./api/rate-limit.ts";
 import { StreamHub } from "./api/stream-hub.ts";
 import type { OutletConfig } from "./config.ts";
 import { acquireLock } from "./lock.ts";
+import { Replicator } from "./replication/replicator.ts";
 import { openDb } from "./storage/db.ts";
 import { EventLog } from "./storage/event-log.ts";
 import { Metrics } from "./telemetry/metrics.ts";
@@ -61,6 +62,7 @@ export function openOutlet(
       metrics,
       logger,
       bodyLimitBytes: config.bodyLimitBytes,
+      replicator: null,
     };
     writer.onCommit = (envelopes, commands, ms) => afterCommit(services, envelopes, commands, ms);
     return {
@@ -88,6 +90,8 @@ export async function startOutlet(config: OutletConfig, logger?: Logger): Promis
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host}:${port}`;
+  if (config.natsUrl) startReplication(services, config, url);
+  const checkpoints = scheduleCheckpoints(services, config);
   const ticker =
     config.tickEveryMs > 0
       ? setInterval(() => {
@@ -100,10 +104,52 @@ export async function startOutlet(config: OutletConfig, logger?: Logger): Promis
     url,
     stop: async () => {
       if (ticker) clearInterval(ticker);
+      clearInterval(checkpoints);
+      await services.replicator?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       close();
     },
   };
+}
+
+function startReplication(svc: OutletServices, config: OutletConfig, url: string): void {
+  const replicator = new Replicator(svc.log, () => svc.writer.lastSeq, { natsUrl: config.natsUrl!, url }, svc.logger);
+  replicator.onPublished = (n) => {
+    svc.metrics.replicatedEvents.inc(n);
+    svc.metrics.replicationLag.set(replicator.status().lag);
+  };
+  replicator.onRefused = () => svc.metrics.replicationRefused.set(1);
+  svc.replicator = replicator;
+  replicator.start();
+}
+
+/**
+ * Sequences a checkpoint after every `checkpointEveryEvents` events, or every
+ * `checkpointEveryMs` when anything happened since the last one.
+ */
+function scheduleCheckpoints(svc: OutletServices, config: OutletConfig): NodeJS.Timeout {
+  let lastCheckpointSeq = svc.writer.lastSeq;
+  let inFlight = false;
+  const checkpoint = () => {
+    if (inFlight || svc.writer.lastSeq === lastCheckpointSeq || svc.writer.failure) return;
+    inFlight = true;
+    svc.writer
+      .submit({ type: "checkpoint" }, SYSTEM_ACTOR)
+      .then((envelopes) => {
+        lastCheckpointSeq = envelopes.at(-1)?.seq ?? svc.writer.lastSeq;
+      })
+      .catch(() => {})
+      .finally(() => {
+        inFlight = false;
+      });
+  };
+  const onCommit = svc.writer.onCommit;
+  svc.writer.onCommit = (envelopes, commands, ms) => {
+    onCommit(envelopes, commands, ms);
+    svc.replicator?.notify();
+    if (svc.writer.lastSeq - lastCheckpointSeq >= config.checkpointEveryEvents) checkpoint();
+  };
+  return setInterval(checkpoint, config.checkpointEveryMs);
 }
 
 /** Sequences an `outlet.configure` when the configured hours, timezone or limits differ from the engine's. */

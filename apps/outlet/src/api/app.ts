@@ -45,7 +45,12 @@ export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
     const failure = svc.writer.failure;
     return failure
       ? c.json({ status: "failed", reason: failure.message }, 503)
-      : c.json({ status: "ready", outletId: svc.outletId, seq: svc.writer.lastSeq });
+      : c.json({
+          status: "ready",
+          outletId: svc.outletId,
+          seq: svc.writer.lastSeq,
+          replication: svc.replicator?.status() ?? null,
+        });
   });
   app.get("/metrics", async (c) =>
     c.text(await svc.metrics.registry.metrics(), 200, { "content-type": svc.metrics.registry.contentType }),

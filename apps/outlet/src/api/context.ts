@@ -2,6 +2,7 @@ import type { Role } from "@stockroom/contracts";
 import type { Engine } from "@stockroom/engine";
 import type { MarketData } from "@stockroom/marketdata";
 import type { Logger } from "pino";
+import type { Replicator } from "../replication/replicator.ts";
 import type { EventLog } from "../storage/event-log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import type { Writer } from "../writer/writer.ts";
@@ -24,6 +25,8 @@ export interface OutletServices {
   metrics: Metrics;
   logger: Logger;
   bodyLimitBytes: number;
+  /** Null when the outlet runs without NATS. */
+  replicator: Replicator | null;
 }
 
 /** Hono context variables set by the gateway. */

@@ -83,6 +83,16 @@ export class EventLog {
     }
   }
 
+  /** Up to `limit` envelopes after `after` as JSON text, payloads exactly as stored (and hashed). */
+  readJson(after: number, limit: number): string[] {
+    const rows = this.db.select().from(events).where(gt(events.seq, after)).orderBy(asc(events.seq)).limit(limit).all();
+    const outlet = JSON.stringify(this.outletId);
+    return rows.map(
+      (r) =>
+        `{"v":${SCHEMA_VERSION},"outletId":${outlet},"seq":${r.seq},"ts":${r.ts},"type":${JSON.stringify(r.type)},"actor":${JSON.stringify(r.actor)},"prevHash":"${r.prevHash}","hash":"${r.hash}","payload":${r.payload}}`,
+    );
+  }
+
   toEnvelope(row: EventRow): EventEnvelope {
     return {
       v: SCHEMA_VERSION,

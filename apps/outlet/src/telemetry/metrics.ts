@@ -36,6 +36,21 @@ export class Metrics {
     help: "Last committed sequence number",
     registers: [this.registry],
   });
+  readonly replicatedEvents = new Counter({
+    name: "stockroom_replicated_events_total",
+    help: "Events acknowledged by JetStream",
+    registers: [this.registry],
+  });
+  readonly replicationLag = new Gauge({
+    name: "stockroom_replication_lag_events",
+    help: "Committed events not yet acknowledged by JetStream",
+    registers: [this.registry],
+  });
+  readonly replicationRefused = new Gauge({
+    name: "stockroom_replication_refused",
+    help: "1 when JetStream refused a publish (gap or fork) and replication stopped",
+    registers: [this.registry],
+  });
   readonly httpRequests = new Counter({
     name: "stockroom_http_requests_total",
     help: "HTTP requests by route and status",
