@@ -150,7 +150,7 @@ describe("replication to JetStream", () => {
       /stockroom_replication_refused 1/,
     );
     const res = await fetch(`${o.url}/readyz`);
-    expect((await res.json()).replication.state).toBe("stopped_refused");
+    expect(((await res.json()) as { replication: { state: string } }).replication.state).toBe("stopped_refused");
     await o.stop();
   });
 });
