@@ -31,7 +31,7 @@ export interface EngineSnapshot {
     kyc: KycState;
     balance: number;
     reserved: number;
-    /** [brand, trading day, units] by brand. */
+    /** [brand, trading day, units] by brand, then day. */
     daily: [string, number, number][];
   }[];
   /** Resting orders in book order (per sku: inflow best first, then outflow), then any in flight. */
@@ -98,7 +98,10 @@ export function takeSnapshot(s: State, restingOrders: (book: Book) => Iterable<O
         reserved: a.reserved,
         daily: [...a.daily.entries()]
           .sort(([x], [y]) => compare(x, y))
-          .map(([brand, d]): [string, number, number] => [brand, d.day, d.used]),
+          .flatMap(([brand, d]) => [
+            ...d.earlier.map(([day, used]): [string, number, number] => [brand, day, used]),
+            [brand, d.day, d.used] as [string, number, number],
+          ]),
       })),
     orders,
     holds: [...s.activeHolds, ...s.finishedHolds()].map((h) => ({ ...h })),
@@ -115,7 +118,13 @@ export function restoreInto(s: State, snap: EngineSnapshot): void {
   s.clock = new LocalClock(snap.config.timezone, snap.config.tradingHours);
   for (const p of snap.products) s.products.set(p.sku, { ...p, book: new Book(p.sku) });
   for (const a of snap.accounts) {
-    const daily = new Map(a.daily.map(([brand, day, used]) => [brand, { day, used }]));
+    // Rows of one brand come oldest day first; the last is its latest day.
+    const daily = new Map<string, { day: number; used: number; earlier: [number, number][] }>();
+    for (const [brand, day, used] of a.daily) {
+      const latest = daily.get(brand);
+      if (latest) latest.earlier.push([latest.day, latest.used]);
+      daily.set(brand, { day, used, earlier: latest?.earlier ?? [] });
+    }
     s.accounts.set(a.accountId, { ...a, daily });
   }
   for (const { orderId, resting, ...fields } of snap.orders) {

@@ -31,10 +31,14 @@ export interface Product {
   book: Book;
 }
 
-/** Units an account moved for one brand on one trading day. */
+/**
+ * Units an account moved for one brand, by trading day: the latest day, plus up to two days
+ * before it, since a timezone change can move the local date back that far (UTC+14 to UTC-12).
+ */
 interface DailyUnits {
   day: number;
   used: number;
+  earlier: [day: number, used: number][];
 }
 
 export interface Account {
@@ -313,17 +317,29 @@ export class State {
 
   dailyUnits(account: Account, brand: string, now: number): number {
     const units = account.daily.get(brand);
-    return units !== undefined && units.day === this.clock.day(now) ? units.used : 0;
+    if (units === undefined) return 0;
+    const day = this.clock.day(now);
+    if (units.day === day) return units.used;
+    return units.earlier.find(([d]) => d === day)?.[1] ?? 0;
   }
 
   private addDailyUnits(account: Account, brand: string, quantity: number, now: number): void {
     const day = this.clock.day(now);
     const units = account.daily.get(brand);
-    if (units === undefined) account.daily.set(brand, { day, used: quantity });
+    if (units === undefined) account.daily.set(brand, { day, used: quantity, earlier: [] });
     else if (units.day === day) units.used += quantity;
-    else {
+    else if (units.day < day) {
+      units.earlier.push([units.day, units.used]);
+      units.earlier = units.earlier.filter(([d]) => d >= day - 2);
       units.day = day;
       units.used = quantity;
+    } else {
+      const entry = units.earlier.find(([d]) => d === day);
+      if (entry) entry[1] += quantity;
+      else if (day >= units.day - 2) {
+        units.earlier.push([day, quantity]);
+        units.earlier.sort((a, b) => a[0] - b[0]);
+      }
     }
   }
 
