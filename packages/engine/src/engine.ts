@@ -147,7 +147,7 @@ export class Engine extends State {
 
   private expireHolds(): void {
     for (let hold = this.expiries.popDue(this.now); hold; hold = this.expiries.popDue(this.now)) {
-      this.emit({ type: "hold.released", holdId: hold.holdId, reason: "expired" });
+      this.release(hold, "expired");
     }
   }
 
@@ -426,7 +426,42 @@ export class Engine extends State {
     if (typeof hold === "string") return this.reject(c, hold);
     if (hold.status === "released") return;
     if (hold.status === "confirmed") return this.reject(c, "hold_not_active");
-    this.emit({ type: "hold.released", holdId: hold.holdId, reason: "cancelled" });
+    this.release(hold, "cancelled");
+  }
+
+  /** Releases a hold; the units it gave back then meet any demand that waited for them. */
+  private release(hold: Hold, reason: "expired" | "cancelled"): void {
+    this.emit({ type: "hold.released", holdId: hold.holdId, reason });
+    const skus = new Set(hold.allocations.map((a) => a.sku));
+    for (const sku of skus) this.uncross(this.products.get(sku)!.book);
+  }
+
+  /**
+   * Matches available inflow against resting outflow until the book no longer crosses. Both
+   * orders rest, so the older one (smaller id) sets the price, as a resting order does, and the
+   * younger one is the aggressor.
+   */
+  private uncross(book: Book): void {
+    for (;;) {
+      const outflow = book.outflow.best();
+      const inflow = firstAvailable(book.inflow);
+      if (!outflow || !inflow || inflow.price > outflow.price) return;
+      const buyer = outflow.head!;
+      const [older, younger] = inflow.id < buyer.id ? [inflow, buyer] : [buyer, inflow];
+      this.emit({
+        type: "execution",
+        execId: this.nextExecId,
+        sku: book.sku,
+        price: older.price,
+        quantity: Math.min(inflow.remaining - inflow.held, buyer.remaining),
+        inflowOrderId: inflow.id,
+        inflowAccountId: inflow.accountId,
+        outflowOrderId: buyer.id,
+        outflowAccountId: buyer.accountId,
+        holdId: null,
+        aggressor: younger.side,
+      });
+    }
   }
 
   private removeProduct(c: CommandOf<"product.remove">): void {
@@ -463,6 +498,16 @@ function cancelled(order: Order, quantity: number, reason: CancelReason): Engine
     quantity,
     reason,
   };
+}
+
+/** The first order with available units on the best inflow level that has any. */
+function firstAvailable(side: BookSide): Order | null {
+  for (let i = side.levels.length - 1; i >= 0; i--) {
+    const level = side.levels[i]!;
+    if (level.remaining === level.held) continue;
+    for (let o = level.head; o; o = o.next) if (o.remaining > o.held) return o;
+  }
+  return null;
 }
 
 /** Units an incoming order at `limit` could take from `side` right now, counting up to `wanted`. */

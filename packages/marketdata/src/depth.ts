@@ -66,10 +66,17 @@ export class DepthBook {
         break;
       }
       case "execution": {
-        // The resting side is the one that did not aggress; a hold takes units it already held.
-        const id = event.aggressor === "inflow" ? event.outflowOrderId : event.inflowOrderId;
-        const o = id === null ? undefined : this.orders.get(id);
-        if (o) this.change(o, -event.quantity, event.aggressor === "hold" ? -event.quantity : 0);
+        // Whichever side rests loses the units: usually only the one that did not aggress, both
+        // when released held units meet waiting demand. A hold takes units it already held.
+        for (const id of [event.inflowOrderId, event.outflowOrderId]) {
+          const o = id === null ? undefined : this.orders.get(id);
+          if (o)
+            this.change(
+              o,
+              -event.quantity,
+              event.aggressor === "hold" && id === event.inflowOrderId ? -event.quantity : 0,
+            );
+        }
         break;
       }
       case "hold.placed": {

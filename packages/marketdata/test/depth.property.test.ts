@@ -22,8 +22,9 @@ function depthFromScratch(events: readonly EngineEvent[], sku: string) {
       const o = orders.get(e.orderId);
       if (o) o.remaining = e.remaining;
     } else if (e.type === "execution") {
-      if (e.aggressor === "inflow") take(e.outflowOrderId, e.quantity, 0);
-      else take(e.inflowOrderId, e.quantity, e.aggressor === "hold" ? e.quantity : 0);
+      // Only resting orders are in the map: released held units meeting demand take from both.
+      take(e.outflowOrderId, e.quantity, 0);
+      take(e.inflowOrderId, e.quantity, e.aggressor === "hold" ? e.quantity : 0);
     } else if (e.type === "hold.placed") {
       holds.set(e.holdId, e.allocations);
       for (const a of e.allocations) take(a.orderId, 0, -a.quantity);
