@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function serveUntilSignal(config: OutletConfig): Promise<number> {
-  const telemetry = startTelemetry(`stockroom-outlet-${config.outletId}`);
+  const telemetry = await startTelemetry(`stockroom-outlet-${config.outletId}`);
   const outlet = await startOutlet(config);
   await new Promise<void>((resolve) => {
     process.once("SIGINT", resolve);
@@ -65,7 +65,7 @@ async function serveUntilSignal(config: OutletConfig): Promise<number> {
 }
 
 function verify(config: OutletConfig): number {
-  const { services, close } = openOutlet(config, pino({ level: "silent" }));
+  const { services, close } = openOutlet(config, pino({ level: "silent" }), { marketData: false });
   try {
     const started = performance.now();
     const full = recover(services.log, { fromScratch: true });
@@ -101,7 +101,7 @@ async function admin(
     console.error(USAGE);
     return 2;
   }
-  const { services, close } = openOutlet(config, pino({ level: "silent" }));
+  const { services, close } = openOutlet(config, pino({ level: "silent" }), { marketData: false });
   const run = async (input: CommandInput) => {
     const [event] = (await services.writer.submit(Command.parse(input), SYSTEM_ACTOR)).filter(
       (e) => e.payload.type !== "hold.released",

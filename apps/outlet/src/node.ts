@@ -32,6 +32,8 @@ export interface RunningOutlet {
 export function openOutlet(
   config: OutletConfig,
   logger: Logger = pino({ level: config.logLevel }),
+  /** marketData: false skips rebuilding trades and candles (CLI tools that only read or seed). */
+  options: { marketData?: boolean } = {},
 ): {
   services: OutletServices;
   close(): void;
@@ -44,9 +46,10 @@ export function openOutlet(
     const started = performance.now();
     const { engine, head, fromSnapshot, replayed } = recover(log);
     logger.info({ seq: head.seq, fromSnapshot, replayed, ms: Math.round(performance.now() - started) }, "recovered");
-    const writer = new Writer(log, engine, head, config);
+    const writer = new Writer(log, engine, head, { ...config, unsnapshottedEvents: replayed });
+    // Trades and candles come from executions only (depth is served by the engine itself).
     const marketData = new MarketData();
-    for (const e of log.read(0)) marketData.feedEnvelope(e);
+    if (options.marketData !== false) for (const e of log.readExecutions()) marketData.feed(e.payload, e.ts);
     const metrics = new Metrics();
     metrics.lastSeq.set(head.seq);
     const services: OutletServices = {
@@ -174,7 +177,7 @@ function afterCommit(svc: OutletServices, envelopes: EventEnvelope[], commands: 
   metrics.lastSeq.set(envelopes[envelopes.length - 1]!.seq);
   for (const e of envelopes) {
     if (e.payload.type === "command.rejected") metrics.rejections.inc({ reason: e.payload.reason });
-    svc.marketData.feedEnvelope(e);
+    if (e.payload.type === "execution") svc.marketData.feed(e.payload, e.ts);
   }
   const skus = stream.followedSkus(envelopes, (holdId) => engine.hold(holdId)?.lines.map((l) => l.sku) ?? []);
   for (const e of envelopes) {

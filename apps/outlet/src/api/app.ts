@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { serveStatic } from "@hono/node-server/serve-static";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
@@ -14,6 +17,9 @@ import { holdRoutes } from "./routes/holds.ts";
 import { marketDataRoutes } from "./routes/marketdata.ts";
 import { orderRoutes } from "./routes/orders.ts";
 import { streamRoutes } from "./routes/stream.ts";
+
+/** The kiosk page's built assets (`npm run build -w @stockroom/kiosk-web`), served at `/` when present. */
+export const KIOSK_DIST = fileURLToPath(new URL("../../../kiosk-web/dist", import.meta.url));
 
 /** The outlet's HTTP API: gateway (auth, rate limit, body limit, problems) and every route. */
 export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
@@ -61,6 +67,12 @@ export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
     security: [{ bearer: [] }],
   });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
+
+  if (existsSync(KIOSK_DIST)) {
+    const kiosk = serveStatic({ root: KIOSK_DIST });
+    app.get("/", kiosk);
+    app.get("/assets/*", kiosk);
+  }
 
   app.use(
     "/v1/*",
@@ -125,7 +137,8 @@ export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
     if (error instanceof ProblemError) return problemResponse(c, error);
     if (error instanceof HTTPException && error.status < 500) {
       // Hono's own refusals, e.g. a body that is not JSON.
-      const slug = error.status === 400 ? "malformed-request" : "http-error";
+      const slug =
+        error.status === 400 ? "malformed-request" : error.status === 415 ? "unsupported-media-type" : "http-error";
       return problemResponse(c, new ProblemError(error.status as 400, slug, error.message || "Malformed request."));
     }
     if (error instanceof WriterStoppedError) {

@@ -18,18 +18,41 @@ export async function commitCommand(
   render: (envelopes: EventEnvelope[]) => Answer,
 ): Promise<Response> {
   const accountId = c.get("accountId");
-  const key = c.req.header("idempotency-key");
   const run = (record?: (answer: Answer) => void): Promise<Answer> =>
     inSpan("outlet.sequence_and_commit", async (span) => {
       span.setAttribute("stockroom.command", command.type);
       let answer: Answer | undefined;
-      const envelopes = await svc.writer.submit(command, accountId, (committed) => {
-        answer = render(committed);
-        record?.(answer);
-      });
+      const envelopes = await svc.writer.submit(
+        command,
+        accountId,
+        () => record?.(answer!),
+        (executed) => {
+          // Rendered before the next command runs, so the answer shows this command's outcome.
+          try {
+            answer = render(executed);
+          } catch (error) {
+            svc.logger.error({ err: error, command: command.type }, "rendering an answer failed");
+            answer = { status: 500, body: new ProblemError(500, "internal", "Internal error.").toProblem() };
+          }
+        },
+      );
       if (envelopes.length > 0) span.setAttribute("stockroom.seq", envelopes[envelopes.length - 1]!.seq);
       return answer!;
     });
+  return answerOnce(c, svc, run);
+}
+
+/**
+ * Answers with `run()`; with an Idempotency-Key, `run` gets `record` to store its answer inside
+ * the transaction that commits its effect, and repeats get that answer back unchanged.
+ */
+export async function answerOnce(
+  c: Context<GatewayEnv>,
+  svc: OutletServices,
+  run: (record?: (answer: Answer) => void) => Promise<Answer>,
+): Promise<Response> {
+  const accountId = c.get("accountId");
+  const key = c.req.header("idempotency-key");
   let answer: Answer;
   if (key === undefined) answer = await run();
   else {

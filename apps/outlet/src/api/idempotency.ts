@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../storage/db.ts";
 import { idempotencyKeys } from "../storage/schema.ts";
 import { ProblemError } from "./problem.ts";
@@ -18,8 +18,33 @@ export interface Answer {
  */
 export class IdempotencyStore {
   private readonly inFlight = new Map<string, { requestHash: string; answer: Promise<Answer> }>();
+  // Prepared once: every idempotent write looks up and stores a key.
+  private readonly find;
+  private readonly insert;
 
-  constructor(private readonly db: Db) {}
+  constructor(db: Db) {
+    this.find = db
+      .select()
+      .from(idempotencyKeys)
+      .where(
+        and(
+          eq(idempotencyKeys.accountId, sql.placeholder("accountId")),
+          eq(idempotencyKeys.key, sql.placeholder("key")),
+        ),
+      )
+      .prepare();
+    this.insert = db
+      .insert(idempotencyKeys)
+      .values({
+        accountId: sql.placeholder("accountId"),
+        key: sql.placeholder("key"),
+        requestHash: sql.placeholder("requestHash"),
+        status: sql.placeholder("status"),
+        response: sql.placeholder("response"),
+        createdAt: sql.placeholder("createdAt"),
+      })
+      .prepare();
+  }
 
   static hashRequest(method: string, path: string, body: string): string {
     return createHash("sha256").update(`${method} ${path}\n${body}`).digest("hex");
@@ -40,11 +65,7 @@ export class IdempotencyStore {
       const answer = await pending.answer;
       return this.sameRequest(pending.requestHash, requestHash, answer);
     }
-    const stored = this.db
-      .select()
-      .from(idempotencyKeys)
-      .where(and(eq(idempotencyKeys.accountId, accountId), eq(idempotencyKeys.key, key)))
-      .get();
+    const stored = this.find.get({ accountId, key });
     if (stored) {
       return this.sameRequest(stored.requestHash, requestHash, {
         status: stored.status,
@@ -52,17 +73,14 @@ export class IdempotencyStore {
       });
     }
     const record = (answer: Answer) => {
-      this.db
-        .insert(idempotencyKeys)
-        .values({
-          accountId,
-          key,
-          requestHash,
-          status: answer.status,
-          response: JSON.stringify(answer.body),
-          createdAt: Date.now(),
-        })
-        .run();
+      this.insert.run({
+        accountId,
+        key,
+        requestHash,
+        status: answer.status,
+        response: JSON.stringify(answer.body),
+        createdAt: Date.now(),
+      });
     };
     const answer = run(record);
     this.inFlight.set(id, { requestHash, answer });

@@ -1,6 +1,6 @@
 import { type EventEnvelope, GENESIS_HASH, SCHEMA_VERSION } from "@stockroom/contracts";
 import type { EngineSnapshot } from "@stockroom/engine";
-import { and, asc, desc, gt, lte, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lte, sql } from "drizzle-orm";
 import type { Db } from "./db.ts";
 import { events, snapshots } from "./schema.ts";
 
@@ -74,6 +74,23 @@ export class EventLog {
         .select()
         .from(events)
         .where(and(gt(events.seq, from), lte(events.seq, upTo)))
+        .orderBy(asc(events.seq))
+        .limit(pageSize)
+        .all();
+      for (const row of rows) yield this.toEnvelope(row);
+      if (rows.length < pageSize) return;
+      from = rows[rows.length - 1]!.seq;
+    }
+  }
+
+  /** Every execution in the log, in order, read in pages. */
+  *readExecutions(pageSize = 5_000): Generator<EventEnvelope> {
+    let from = 0;
+    for (;;) {
+      const rows = this.db
+        .select()
+        .from(events)
+        .where(and(eq(events.type, "execution"), gt(events.seq, from)))
         .orderBy(asc(events.seq))
         .limit(pageSize)
         .all();

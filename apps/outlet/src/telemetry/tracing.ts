@@ -1,5 +1,5 @@
 import { type Span, SpanStatusCode, trace } from "@opentelemetry/api";
-import { NodeSDK } from "@opentelemetry/sdk-node";
+import type { NodeSDK } from "@opentelemetry/sdk-node";
 
 export const tracer = trace.getTracer("stockroom-outlet");
 
@@ -7,8 +7,10 @@ export const tracer = trace.getTracer("stockroom-outlet");
  * Starts the OpenTelemetry SDK when an exporter is configured the standard way
  * (OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_ENDPOINT); without one, spans cost next to nothing.
  */
-export function startTelemetry(serviceName: string): NodeSDK | null {
+export async function startTelemetry(serviceName: string): Promise<NodeSDK | null> {
   if (!process.env.OTEL_EXPORTER_OTLP_ENDPOINT && !process.env.OTEL_TRACES_EXPORTER) return null;
+  // Loaded only when used: the SDK takes a noticeable part of a second to import.
+  const { NodeSDK } = await import("@opentelemetry/sdk-node");
   const sdk = new NodeSDK({ serviceName });
   sdk.start();
   return sdk;

@@ -9,17 +9,25 @@ export interface WriterOptions {
   snapshotEveryEvents?: number;
   /** …or this long since the last snapshot, whichever comes first. */
   snapshotEveryMs?: number;
+  /** Events already in the log after the newest snapshot (recovery's tail), counted towards the next one. */
+  unsnapshottedEvents?: number;
   /** Wall clock, injectable for tests; sequenced time never goes backwards whatever it says. */
   now?: () => number;
 }
 
 /** Runs inside the commit's transaction with the command's envelopes (e.g. to store an idempotent answer). */
 export type InTransaction = (envelopes: EventEnvelope[]) => void;
+/**
+ * Runs right after the command executed, before the next one does: the engine's state is
+ * exactly this command's outcome (e.g. to render its answer). Must not throw.
+ */
+export type AfterExecute = (envelopes: EventEnvelope[]) => void;
 
 interface Pending {
   command: Command;
   actor: string;
   inTransaction: InTransaction | undefined;
+  afterExecute: AfterExecute | undefined;
   resolve: (events: EventEnvelope[]) => void;
   reject: (error: Error) => void;
 }
@@ -60,6 +68,7 @@ export class Writer {
     this.snapshotEveryEvents = options.snapshotEveryEvents ?? 100_000;
     this.snapshotEveryMs = options.snapshotEveryMs ?? 300_000;
     this.now = options.now ?? Date.now;
+    this.eventsSinceSnapshot = options.unsnapshottedEvents ?? 0;
     this.lastSnapshotAt = this.now();
   }
 
@@ -72,10 +81,15 @@ export class Writer {
   }
 
   /** Resolves with the command's events once they are durable (an empty list: nothing changed). */
-  submit(command: Command, actor: string, inTransaction?: InTransaction): Promise<EventEnvelope[]> {
+  submit(
+    command: Command,
+    actor: string,
+    inTransaction?: InTransaction,
+    afterExecute?: AfterExecute,
+  ): Promise<EventEnvelope[]> {
     if (this.stopped) return Promise.reject(new WriterStoppedError(`writer stopped: ${this.stopped.message}`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, actor, inTransaction, resolve, reject });
+      this.queue.push({ command, actor, inTransaction, afterExecute, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -116,6 +130,7 @@ export class Writer {
         rows.push([envelope, payloadJson]);
       }
       results.push(envelopes);
+      p.afterExecute?.(envelopes);
     }
     try {
       this.log.transaction(() => {

@@ -1,6 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { Command } from "@stockroom/contracts";
+import { Command, type EventEnvelope } from "@stockroom/contracts";
+import { answerOnce } from "../commit.ts";
 import type { GatewayEnv, OutletServices } from "../context.ts";
+import type { Answer } from "../idempotency.ts";
 import { allows, COMMAND_PERMISSION } from "../permissions.ts";
 import { ProblemError } from "../problem.ts";
 import { eventsAnswer } from "../results.ts";
@@ -11,7 +13,7 @@ export const MAX_BATCH = 10_000;
 /**
  * Many commands in one request (bulk receipt, throughput). Each is checked and sequenced on its
  * own, in order; the answer lists, per command, its status and events or its problem. Commands
- * that name an account act as the caller unless it is an admin.
+ * that name an account act as the caller unless it is an admin. Accepts an Idempotency-Key.
  */
 export function batchRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): void {
   app.openapi(
@@ -42,8 +44,25 @@ export function batchRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): 
           throw new ProblemError(403, "forbidden", `Command ${index} acts for another account.`, { index });
         }
       });
-      const results = await Promise.all(commands.map((command) => svc.writer.submit(command, accountId)));
-      return c.json({ results: results.map((envelopes) => eventsAnswer(envelopes)) });
+      const render = (results: EventEnvelope[][]): Answer => ({
+        status: 200,
+        body: { results: results.map((envelopes) => eventsAnswer(envelopes)) },
+      });
+      // With an Idempotency-Key the whole answer is stored with the last command's events: the
+      // writer commits in submission order, so every earlier command's events are known by then.
+      return answerOnce(c, svc, async (record) => {
+        const committed: EventEnvelope[][] = [];
+        const last = commands.length - 1;
+        const results = await Promise.all(
+          commands.map((command, i) =>
+            svc.writer.submit(command, accountId, (envelopes) => {
+              committed[i] = envelopes;
+              if (i === last) record?.(render(committed));
+            }),
+          ),
+        );
+        return render(results);
+      });
     },
   );
 }
