@@ -1,0 +1,10 @@
+export { configText, outletConfig } from "./children/config-map.ts";
+export { desiredChildren } from "./children/index.ts";
+export { RUN_AS_USER } from "./children/stateful-set.ts";
+export { desiredStatus, wantedConditions } from "./conditions.ts";
+export { loadSettings, type OperatorSettings } from "./config.ts";
+export { HEARTBEAT_BUCKET, type Heartbeat, type HeartbeatSource, NatsHeartbeatSource } from "./heartbeat.ts";
+export { LeaderElector, microTime } from "./leader-election.ts";
+export { Operator, type OperatorOptions } from "./operator.ts";
+export * from "./outlet.ts";
+export { WorkQueue } from "./work-queue.ts";
