@@ -11,7 +11,7 @@ import {
 } from "@stockroom/contracts";
 import type { Book, BookSide, Order } from "./book.ts";
 import { digestOf, type EngineSnapshot, restoreInto, stockDigest, takeSnapshot } from "./snapshot.ts";
-import { type Hold, State } from "./state.ts";
+import { type Account, type Hold, type Product, State } from "./state.ts";
 
 /**
  * The outlet's deterministic core: sequenced commands in, events out (docs/engine.md). It
@@ -153,11 +153,7 @@ export class Engine extends State {
 
   /** The account may transact: known, and KYC verified. */
   private transactingAccountProblem(accountId: string): RejectReason | null {
-    const account = this.accounts.get(accountId);
-    if (!account) return "unknown_account";
-    if (account.kyc === "pending") return "account_not_verified";
-    if (account.kyc === "suspended") return "account_suspended";
-    return null;
+    return accountProblem(this.accounts.get(accountId));
   }
 
   private mayActFor(actorId: string, ownerId: string): boolean {
@@ -165,19 +161,18 @@ export class Engine extends State {
   }
 
   private skuProblem(sku: string): RejectReason | null {
-    const product = this.products.get(sku);
-    if (!product) return "unknown_sku";
-    return product.listed ? null : "sku_delisted";
+    return productProblem(this.products.get(sku));
   }
 
   private placeOrder(c: CommandOf<"order.place">): void {
-    const problem = this.transactingAccountProblem(c.accountId) ?? this.skuProblem(c.sku);
+    const account = this.accounts.get(c.accountId);
+    const product = this.products.get(c.sku);
+    const problem = accountProblem(account) ?? productProblem(product);
     if (problem) return this.reject(c, problem);
+    if (!account || !product) return; // (narrowing only: the problems above cover both)
     if (!this.clock.isOpen(this.now)) return this.reject(c, "market_closed");
     const value = c.price * c.quantity;
     if (value > MAX_AMOUNT) return this.reject(c, "amount_too_large");
-    const account = this.accounts.get(c.accountId)!;
-    const product = this.products.get(c.sku)!;
     if (this.dailyUnits(account, product.brand, this.now) + c.quantity > this.dailyLimit(product.brand)) {
       return this.reject(c, "daily_limit_exceeded");
     }
@@ -498,6 +493,18 @@ function cancelled(order: Order, quantity: number, reason: CancelReason): Engine
     quantity,
     reason,
   };
+}
+
+function accountProblem(account: Account | undefined): RejectReason | null {
+  if (!account) return "unknown_account";
+  if (account.kyc === "pending") return "account_not_verified";
+  if (account.kyc === "suspended") return "account_suspended";
+  return null;
+}
+
+function productProblem(product: Product | undefined): RejectReason | null {
+  if (!product) return "unknown_sku";
+  return product.listed ? null : "sku_delisted";
 }
 
 /** The first order with available units on the best inflow level that has any. */
