@@ -24,7 +24,6 @@ import {
  */
 
 export const RejectReason = z.enum([
-  "invalid_config",
   "unknown_sku",
   "sku_exists",
   "sku_delisted",
@@ -221,7 +220,6 @@ export type EventOf<T extends EventType> = Extract<EngineEvent, { type: T }>;
 
 /** The human message of each rejection: one fixed sentence per reason, so logs and vectors stay stable. */
 export const REJECT_MESSAGES: Record<RejectReason, string> = {
-  invalid_config: "The outlet configuration is invalid.",
   unknown_sku: "No product has this sku.",
   sku_exists: "A listed product already has this sku.",
   sku_delisted: "This product has been removed from the catalog.",

@@ -115,8 +115,7 @@ describe("the generator", () => {
     }
     const wanted = [
       ...EngineEvent.options.map((o) => o.shape.type.value),
-      // The engine never emits invalid_config: the contracts' schema already refuses bad configurations.
-      ...RejectReason.options.filter((r) => r !== "invalid_config").map((r) => `rejected: ${r}`),
+      ...RejectReason.options.map((r) => `rejected: ${r}`),
       ...CancelReason.options.map((r) => `order.cancelled: ${r}`),
       ...ReleaseReason.options.map((r) => `hold.released: ${r}`),
       ...["inflow", "outflow", "hold"].map((a) => `execution: ${a}`),

@@ -39,7 +39,6 @@ export function problemResponse(c: Context, error: ProblemError): Response {
 
 /** The HTTP status of each engine rejection. */
 const REJECT_STATUS: Record<RejectReason, ContentfulStatusCode> = {
-  invalid_config: 422,
   unknown_sku: 404,
   sku_exists: 409,
   sku_delisted: 409,
