@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Db } from "../storage/db.ts";
 import { credentials } from "../storage/schema.ts";
 
@@ -25,10 +25,15 @@ export class Credentials {
     return { keyId, apiKey: `sr_${keyId}_${secret}` };
   }
 
+  /** Revokes the key (a repeat keeps the first revocation time); false when there is no such key. */
   revoke(keyId: string, now = Date.now()): boolean {
-    const changed = this.db.update(credentials).set({ revokedAt: now }).where(eq(credentials.keyId, keyId)).run();
+    this.db
+      .update(credentials)
+      .set({ revokedAt: now })
+      .where(and(eq(credentials.keyId, keyId), isNull(credentials.revokedAt)))
+      .run();
     this.cache.delete(keyId);
-    return changed.changes > 0;
+    return this.db.select().from(credentials).where(eq(credentials.keyId, keyId)).get() !== undefined;
   }
 
   list(accountId: string): { keyId: string; createdAt: number; revokedAt: number | null }[] {

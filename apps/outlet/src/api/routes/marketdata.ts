@@ -57,6 +57,7 @@ export function marketDataRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServic
     }),
     (c) => {
       const { sku, limit } = c.req.valid("query");
+      if (!svc.engine.product(sku)) throw new ProblemError(404, "unknown-sku", "No product has this sku.");
       return c.json({ sku, trades: svc.marketData.trades(sku, limit) });
     },
   );

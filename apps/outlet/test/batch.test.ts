@@ -1,0 +1,169 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Client, expectRefused, type Json, startNode, type TestNode } from "./harness.ts";
+
+let node: TestNode;
+let service: Client;
+beforeAll(async () => {
+  node = await startNode();
+  service = await node.account("svc", { role: "service", deposit: 1_000_000 });
+});
+afterAll(() => node.close());
+
+describe("POST /v1/batch", () => {
+  it("sequences many commands in order and answers each one: events or its problem", async () => {
+    const seq = node.services.writer.lastSeq;
+    const res = await node.admin.post("/v1/batch", {
+      commands: [
+        { type: "product.add", sku: "bulk-1", name: "Bulk", brand: "Bulky" },
+        { type: "account.create", accountId: "bulk-seller", role: "kiosk" },
+        { type: "account.kyc", accountId: "bulk-seller", kyc: "verified" },
+        { type: "order.place", accountId: "bulk-seller", sku: "BULK-1", side: "inflow", price: 10, quantity: 50 },
+        { type: "order.place", accountId: "bulk-seller", sku: "BULK-1", side: "inflow", price: 11, quantity: 50 },
+        { type: "order.place", accountId: "svc", sku: "BULK-1", side: "outflow", price: 10, quantity: 20 },
+        { type: "order.place", accountId: "bulk-seller", sku: "NOPE", side: "inflow", price: 10, quantity: 1 },
+        { type: "product.add", sku: "BULK-1", name: "Again", brand: "Bulky" },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const results = res.body.results as { status: number; body: Json }[];
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 404, 409]);
+    const types = results.map((r) => (r.status === 200 ? r.body.events.map((e: Json) => e.type) : r.body.type));
+    expect(types).toEqual([
+      ["product.added"],
+      ["account.created"],
+      ["account.kyc_changed"],
+      ["order.accepted", "order.rested"],
+      ["order.accepted", "order.rested"],
+      ["order.accepted", "execution"],
+      "https://stockroom.dev/problems/unknown-sku",
+      "https://stockroom.dev/problems/sku-exists",
+    ]);
+    expect(results[6]!.body).toMatchObject({ status: 404, reason: "unknown_sku", title: "No product has this sku." });
+    // Gapless, in request order, every event acted by the caller.
+    const seqs = results.flatMap((r) => (r.status === 200 ? r.body.events.map((e: Json) => e.seq) : [r.body.seq]));
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seq + 1 + i));
+    expect(node.eventsAfter(seq).every((e) => e.actor === "admin")).toBe(true);
+    expect(node.services.engine.stock("BULK-1")).toEqual({
+      sku: "BULK-1",
+      available: 80,
+      held: 0,
+      onHand: 80,
+      demand: 0,
+    });
+  });
+
+  it("lets a service batch its own orders and holds", async () => {
+    const res = await service.post("/v1/batch", {
+      commands: [
+        {
+          type: "order.place",
+          accountId: "svc",
+          sku: "BULK-1",
+          side: "outflow",
+          price: 11,
+          quantity: 5,
+          timeInForce: "IOC",
+        },
+        {
+          type: "hold.place",
+          holdId: "svc-h1",
+          accountId: "svc",
+          lines: [{ sku: "BULK-1", quantity: 3 }],
+          ttlMs: 60_000,
+        },
+        { type: "hold.confirm", holdId: "svc-h1", accountId: "svc" },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.results.map((r: Json) => r.status)).toEqual([200, 200, 200]);
+    expect(res.body.results[2].body.events.map((e: Json) => e.type)).toEqual(["execution", "hold.confirmed"]);
+    expect(node.services.engine.stock("BULK-1")?.onHand).toBe(72);
+  });
+
+  it("refuses the whole batch when one command is beyond the caller's role, sequencing nothing", async () => {
+    const res = await expectRefused(
+      node,
+      () =>
+        service.post("/v1/batch", {
+          commands: [
+            { type: "order.place", accountId: "svc", sku: "BULK-1", side: "inflow", price: 1, quantity: 1 },
+            { type: "product.add", sku: "SVC-1", name: "n", brand: "b" },
+          ],
+        }),
+      403,
+      "forbidden",
+    );
+    expect(res.body.index).toBe(1);
+    expect(res.body.title).toMatch(/product\.add/);
+    await expectRefused(node, () => service.post("/v1/batch", { commands: [{ type: "tick" }] }), 403, "forbidden");
+  });
+
+  it("refuses commands that act for another account unless the caller is an admin", async () => {
+    const res = await expectRefused(
+      node,
+      () =>
+        service.post("/v1/batch", {
+          commands: [
+            { type: "order.place", accountId: "bulk-seller", sku: "BULK-1", side: "outflow", price: 1, quantity: 1 },
+          ],
+        }),
+      403,
+      "forbidden",
+    );
+    expect(res.body).toMatchObject({ index: 0, title: "Command 0 acts for another account." });
+  });
+
+  it("refuses kiosks, empty and invalid batches", async () => {
+    const kiosk = await node.account("kiosk");
+    await expectRefused(node, () => kiosk.post("/v1/batch", { commands: [{ type: "tick" }] }), 403, "forbidden");
+    await expectRefused(node, () => node.admin.post("/v1/batch", { commands: [] }), 400, "validation-error");
+    await expectRefused(node, () => node.admin.post("/v1/batch", {}), 400, "validation-error");
+    const res = await expectRefused(
+      node,
+      () =>
+        node.admin.post("/v1/batch", {
+          commands: [
+            { type: "tick" },
+            { type: "order.place", accountId: "svc", sku: "BULK-1", side: "outflow", price: -1, quantity: 1 },
+          ],
+        }),
+      400,
+      "validation-error",
+    );
+    expect(res.body.errors.map((e: Json) => e.path)).toContain("commands.1.price");
+    await expectRefused(
+      node,
+      () => node.admin.post("/v1/batch", { commands: [{ type: "no.such.command" }] }),
+      400,
+      "validation-error",
+    );
+  });
+
+  it("answers a retried batch with the same Idempotency-Key once, without sequencing it again", async () => {
+    const body = {
+      commands: [
+        { type: "order.place", accountId: "svc", sku: "BULK-1", side: "outflow", price: 1, quantity: 1 },
+        { type: "order.place", accountId: "svc", sku: "BULK-1", side: "outflow", price: 2, quantity: 1 },
+      ],
+    };
+    const headers = { "idempotency-key": "batch-1" };
+    const [first, ...parallel] = await Promise.all(
+      Array.from({ length: 5 }, () => service.post("/v1/batch", body, headers)),
+    );
+    expect(first!.status).toBe(200);
+    const seq = node.services.writer.lastSeq;
+    const again = await service.post("/v1/batch", body, headers);
+    for (const r of [...parallel, again]) {
+      expect(r.status).toBe(200);
+      expect(r.text).toBe(first!.text);
+    }
+    expect(node.services.writer.lastSeq).toBe(seq);
+    expect(node.services.engine.ordersOf("svc").filter((o) => o.price <= 2)).toHaveLength(2);
+    await expectRefused(
+      node,
+      () => service.post("/v1/batch", { commands: body.commands.slice(1) }, headers),
+      422,
+      "idempotency-key-reused",
+    );
+  });
+});
