@@ -8,6 +8,7 @@ import {
   PRIVILEGED_ROLES,
   REJECT_MESSAGES,
   type RejectReason,
+  type ReleaseReason,
 } from "@stockroom/contracts";
 import type { Book, BookSide, Order } from "./book.ts";
 import { digestOf, type EngineSnapshot, restoreInto, stockDigest, takeSnapshot } from "./snapshot.ts";
@@ -425,10 +426,10 @@ export class Engine extends State {
   }
 
   /** Releases a hold; the units it gave back then meet any demand that waited for them. */
-  private release(hold: Hold, reason: "expired" | "cancelled"): void {
+  private release(hold: Hold, reason: ReleaseReason, delistedSku?: string): void {
     this.emit({ type: "hold.released", holdId: hold.holdId, reason });
     const skus = new Set(hold.allocations.map((a) => a.sku));
-    for (const sku of skus) this.uncross(this.products.get(sku)!.book);
+    for (const sku of skus) if (sku !== delistedSku) this.uncross(this.products.get(sku)!.book);
   }
 
   /**
@@ -463,7 +464,7 @@ export class Engine extends State {
     const problem = this.skuProblem(c.sku);
     if (problem) return this.reject(c, problem);
     const holds = [...this.activeHolds].filter((h) => h.allocations.some((a) => a.sku === c.sku));
-    for (const hold of holds) this.emit({ type: "hold.released", holdId: hold.holdId, reason: "delisted" });
+    for (const hold of holds) this.release(hold, "delisted", c.sku);
     const book = this.products.get(c.sku)!.book;
     for (const order of [...restingOrders(book)]) {
       this.emit(cancelled(order, order.remaining, "delisted"));

@@ -204,6 +204,7 @@ export class ReferenceEngine {
         for (const hold of this.activeHoldsInPlacementOrder()) {
           if (hold.allocations.some((a) => a.sku === c.sku)) {
             emit({ type: "hold.released", holdId: hold.holdId, reason: "delisted" });
+            this.uncrossAfterRelease(hold, emit, c.sku);
           }
         }
         for (const order of [...this.bookOrders(c.sku, "inflow"), ...this.bookOrders(c.sku, "outflow")]) {
@@ -807,8 +808,8 @@ export class ReferenceEngine {
    * cheapest inflow with available units is priced at or below the best outflow, the two front
    * orders trade at the older order's price, the younger one being the aggressor.
    */
-  private uncrossAfterRelease(hold: RefHold, emit: (e: EngineEvent) => void): void {
-    const skus = [...new Set(hold.allocations.map((a) => a.sku))];
+  private uncrossAfterRelease(hold: RefHold, emit: (e: EngineEvent) => void, delistedSku?: string): void {
+    const skus = [...new Set(hold.allocations.map((a) => a.sku))].filter((s) => s !== delistedSku);
     for (const sku of skus) {
       for (;;) {
         const inflow = this.bookOrders(sku, "inflow").find((o) => this.availableOn(o) > 0);
