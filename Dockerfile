@@ -1,8 +1,9 @@
 # syntax=docker/dockerfile:1
 # One image for every Stockroom app. Each app with a bin/ gets an entry point on PATH:
 #   stockroom-outlet serve | stockroom-operator | stockroom-hq serve
-# The apps run their TypeScript through tsx at runtime (no build step), so the image is the
-# production dependencies plus the sources.
+# The apps run their TypeScript through tsx at runtime; the only build step is the two pages
+# (Vite), after which the dev dependencies are pruned: the image is the production
+# dependencies, the sources and the built pages.
 
 ARG NODE_VERSION=22
 
@@ -13,7 +14,9 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends python3 make g++ \
   && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN npm ci --omit=dev --no-audit --no-fund \
+RUN npm ci --no-audit --no-fund \
+  && npm run build -w @stockroom/kiosk-web -w @stockroom/hq-web \
+  && npm prune --omit=dev --no-audit --no-fund \
   && npm cache clean --force \
   && mkdir -p /app/bin \
   && for entry in apps/*/bin/*.js; do ln -s "/app/${entry}" "/app/bin/$(basename "${entry}" .js)"; done
