@@ -179,7 +179,7 @@ async function durableRun(rep: number): Promise<DurableResult> {
     const rows = db.$client
       .prepare("SELECT * FROM events WHERE seq > ? ORDER BY seq")
       .all(seededSeq) as DurableResult["rows"];
-    db.$client.close();
+    log.close();
     return {
       cmdsPerS: commands.length / seconds,
       eventsPerS: events / seconds,

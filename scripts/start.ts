@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { EVENTS_STREAM, eventsSubject } from "../apps/outlet/src/replication/stream.ts";
+import { EVENTS_STREAM, eventsSubject } from "@stockroom/service";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const OUTLET_BIN = join(ROOT, "apps/outlet/bin/stockroom-outlet.js");
@@ -802,7 +802,7 @@ function banner(stack: Stack): string {
     lines.push(`  ${b("HQ dashboard".padEnd(16))} ${paint(36, `${stack.hq.url}/`)}`);
     lines.push(`      ${"hq-reader".padEnd(10)} ${stack.hq.key}`);
   } else {
-    lines.push(`  ${b("HQ dashboard".padEnd(16))} ${stack.nats ? "(apps/hq has no CLI yet)" : "(offline: no NATS)"}`);
+    lines.push(`  ${b("HQ dashboard".padEnd(16))} ${stack.nats ? "(not started)" : "(offline: no NATS)"}`);
   }
   if (stack.nats) lines.push(`  ${b("NATS".padEnd(16))} ${stack.nats.url}`);
   lines.push(

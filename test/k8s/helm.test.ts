@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Ajv } from "ajv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import YAML from "yaml";
+import { loadConfig as loadHqConfig } from "../../apps/hq/src/config.ts";
 import type { Operator } from "../../apps/operator/src/index.ts";
 import type { Grant, PolicyRule } from "./fake-api/authorization.ts";
 import { CRD_PATH, readCrd, startCluster, type TestCluster } from "./support/cluster.ts";
@@ -57,6 +58,28 @@ describe("stockroom chart", () => {
       ].sort(),
     );
     for (const { source, manifest } of r.documents) expect(await manifestProblems(manifest), source).toEqual([]);
+  });
+
+  it("configures HQ with the variables HQ reads: data dir, address, NATS URL and credentials", () => {
+    const r = render("stockroom", {
+      values: { nats: { url: "nats://nats:4222", credentials: { existingSecret: "nats-creds" } } },
+    });
+    const container = (
+      byKind(r, "Deployment", "stockroom-hq")[0] as unknown as {
+        spec: { template: { spec: { containers: { command: string[]; env: { name: string; value?: string }[] }[] } } };
+      }
+    ).spec.template.spec.containers[0]!;
+    expect(container.command).toEqual(["stockroom-hq", "serve"]);
+    const env = Object.fromEntries(container.env.map((e) => [e.name, e.value ?? ""]));
+    expect(env.STOCKROOM_HQ_NATS_CREDS).toBe("/etc/stockroom/nats/nats.creds");
+    // The credentials file exists only in the pod; everything else must parse as HQ's own config.
+    const { STOCKROOM_HQ_NATS_CREDS: _creds, ...rest } = env;
+    expect(loadHqConfig(rest)).toMatchObject({
+      dataDir: "/data",
+      host: "0.0.0.0",
+      port: 8080,
+      natsUrl: "nats://nats:4222",
+    });
   });
 
   it("ships the same CRD as crds/", () => {

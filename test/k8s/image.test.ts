@@ -28,7 +28,11 @@ describe("container image", () => {
     expect(nodeVersion % 2).toBe(0);
     expect(nodeVersion).toBeGreaterThanOrEqual(22);
     for (const stage of stages) expect(stage).toMatch(/^FROM node:\$\{NODE_VERSION\}-bookworm-slim( AS \w+)?$/);
-    expect(instructions.some((l) => /npm ci --omit=dev/.test(l))).toBe(true);
+    // The build stage installs everything, builds the two pages, then drops the dev dependencies.
+    const build = instructions.find((l) => /npm ci/.test(l)) ?? "";
+    expect(build).toMatch(
+      /npm ci .*npm run build -w @stockroom\/kiosk-web -w @stockroom\/hq-web .*npm prune --omit=dev/,
+    );
   });
 
   it("runs as the non-root user the operator's pods and the charts expect", () => {

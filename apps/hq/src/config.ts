@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 
 /** HQ's settings: from a JSON file (STOCKROOM_HQ_CONFIG) overlaid by STOCKROOM_HQ_* variables. */
@@ -8,6 +8,8 @@ export const HqConfig = z.object({
   port: z.coerce.number().int().min(0).max(65_535).default(8080),
   /** JetStream with every outlet's events; absent: HQ serves what it has, consuming nothing. */
   natsUrl: z.string().url().optional(),
+  /** A NATS credentials file (JWT + nkey seed) for servers that require one. */
+  natsCreds: z.string().refine(existsSync, "no such file").optional(),
   /** Durable consumer name on STOCKROOM_EVENTS. */
   consumer: z
     .string()
@@ -40,6 +42,7 @@ const ENV: Record<string, keyof HqConfig> = {
   STOCKROOM_HQ_HOST: "host",
   STOCKROOM_HQ_PORT: "port",
   STOCKROOM_HQ_NATS_URL: "natsUrl",
+  STOCKROOM_HQ_NATS_CREDS: "natsCreds",
   STOCKROOM_HQ_CONSUMER: "consumer",
   STOCKROOM_HQ_SYNCHRONOUS: "synchronous",
   STOCKROOM_HQ_MAX_BATCH_MESSAGES: "maxBatchMessages",

@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, credsAuthenticator, type NatsConnection } from "@nats-io/transport-node";
+import { acquireLock } from "@stockroom/service";
 import { type Logger, pino } from "pino";
 import { createApp } from "./api/app.ts";
 import type { HqServices, NatsStatus } from "./api/context.ts";
@@ -33,7 +34,7 @@ export function openHq(
   logger: Logger = pino({ level: config.logLevel }),
 ): { db: Db; metrics: Metrics; aggregator: Aggregator; keys: ApiKeys; close(): Promise<void> } {
   mkdirSync(config.dataDir, { recursive: true });
-  const release = acquireLock(join(config.dataDir, "hq.lock.pid"));
+  const release = acquireLock(join(config.dataDir, "hq.lock.pid"), "the HQ database");
   try {
     const file = join(config.dataDir, "hq.db");
     const db = openDb(file, { synchronous: config.synchronous });
@@ -117,7 +118,8 @@ export async function startHq(
     for (const outletId of c.outlets) stream.publish({ event: "outlet", data: board.describe(outletId) });
   });
   board.onChange = (s) => stream.publish({ event: "outlet", data: s });
-  heartbeats.onBeat = () => {};
+  // A heartbeat can change an outlet's lag or liveness: re-evaluate now, not at the next tick.
+  heartbeats.onBeat = () => board.tick();
   board.start(config.statusEveryMs);
   const housekeeping = setInterval(() => {
     if (!aggregator.failure) aggregator.snapshotAll(false);
@@ -150,6 +152,7 @@ export async function startHq(
           maxReconnectAttempts: -1,
           reconnectTimeWait: 500,
           timeout: 2_000,
+          ...(config.natsCreds ? { authenticator: credsAuthenticator(readFileSync(config.natsCreds)) } : {}),
         });
         const conn = nc;
         void (async () => {
@@ -166,6 +169,8 @@ export async function startHq(
         logger.info({ natsUrl }, "connected to NATS");
         publisher?.attach(conn);
         heartbeats.start(conn);
+        // Runs the consumer for as long as the connection lives; one that failed or ended (a
+        // JetStream error mid-stream, the consumer deleted) is started again rather than left dead.
         while (!stopping && !conn.isClosed()) {
           try {
             consumer = new EventConsumer(
@@ -177,13 +182,17 @@ export async function startHq(
             await consumer.start();
             natsError = null;
             markConsuming();
-            break;
+            await Promise.race([consumer.finished(), conn.closed()]);
+            if (stopping || conn.isClosed() || aggregator.failure) break;
+            natsError = consumer.error ?? "the consumer's message stream ended";
+            logger.warn({ err: natsError }, "the event consumer stopped; starting it again");
           } catch (error) {
             natsError = (error as Error).message;
-            consumer = null;
             logger.warn({ err: natsError }, "cannot start the event consumer yet; retrying");
-            await sleep(1_000);
           }
+          await consumer?.stop().catch(() => {});
+          consumer = null;
+          await sleep(1_000);
         }
         await conn.closed();
       } catch (error) {
@@ -221,28 +230,4 @@ export async function startHq(
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** One HQ per database: a pid file, taken over when its owner is gone (e.g. after kill -9). */
-function acquireLock(file: string): () => void {
-  try {
-    writeFileSync(file, String(process.pid), { flag: "wx" });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw error;
-    const owner = Number(readFileSync(file, "utf8"));
-    if (owner && owner !== process.pid && isAlive(owner)) {
-      throw new Error(`the HQ database is in use by process ${owner} (${file})`);
-    }
-    writeFileSync(file, String(process.pid));
-  }
-  return () => rmSync(file, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

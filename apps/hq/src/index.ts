@@ -5,7 +5,6 @@ export { openHq, type RunningHq, startHq } from "./hq.ts";
 export { Aggregator, type Committed, type IncomingMessage, type Outcome } from "./ingest/aggregator.ts";
 export { EventConsumer } from "./ingest/consumer.ts";
 export type { Heartbeat } from "./ingest/heartbeats.ts";
-export * from "./ingest/wire.ts";
 export {
   candlesSubject,
   depthSubject,

@@ -3,6 +3,10 @@ import type { Aggregator, HaltKind, OutletState } from "./ingest/aggregator.ts";
 import type { Heartbeat, Heartbeats } from "./ingest/heartbeats.ts";
 import type { Metrics } from "./telemetry/metrics.ts";
 
+/** Behind the outlet's heartbeat by this many events, or for this long, is lagging. */
+const LAGGING_EVENTS = 1_000;
+const LAGGING_AFTER_MS = 2_000;
+
 export type ReconciliationState = "in_sync" | "lagging" | "diverged";
 
 /** What /v1/outlets says about one outlet. */
@@ -89,9 +93,13 @@ export class OutletBoard {
     } else this.lagSince.delete(outletId);
     const checkpoint = st?.checkpoint ?? null;
     const diverged = Boolean(st?.halt) || checkpoint?.ok === false;
-    const state: ReconciliationState = diverged ? "diverged" : this.lagSince.has(outletId) ? "lagging" : "in_sync";
+    // A few events in flight are replication at work, not lag: lagging means far or long behind.
+    const behindSince = this.lagSince.get(outletId);
+    const lagging =
+      behindSince !== undefined && (lag >= LAGGING_EVENTS || now - behindSince >= LAGGING_AFTER_MS || !!st?.recovering);
+    const state: ReconciliationState = diverged ? "diverged" : lagging ? "lagging" : "in_sync";
     const since =
-      state === "diverged" ? (st?.divergedSince ?? null) : state === "lagging" ? this.lagSince.get(outletId)! : null;
+      state === "diverged" ? (st?.divergedSince ?? null) : state === "lagging" ? (behindSince ?? null) : null;
     const { outletId: _id, ...heartbeat } = hb ?? { outletId };
     return {
       outletId,

@@ -1,7 +1,8 @@
 // HQ's HTTP API: auth (401/403 as problem+json), every endpoint's body, SSE, and traces that
 // continue from the traceparent of each NATS message.
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { propagation, trace } from "@opentelemetry/api";
@@ -10,7 +11,6 @@ import type { EventEnvelope, EventOf } from "@stockroom/contracts";
 import { MarketDataHub } from "@stockroom/marketdata";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NatsServer, startNatsServer } from "../../../test/support/nats-server.ts";
-import type { RunningHq } from "../src/hq.ts";
 import { removeTempDirs, startTestHq, tempDir, waitFor } from "./support/harness.ts";
 import { ensureStream, SimOutlet, StreamPublisher, Workload } from "./support/publisher.ts";
 
@@ -26,7 +26,7 @@ propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
 
 let nats: NatsServer;
 let nc: NatsConnection;
-let hq: RunningHq;
+let hq: Awaited<ReturnType<typeof startTestHq>>;
 let reader: string;
 let admin: string;
 const outlets = ["api-north", "api-south"].map((id, i) => {
@@ -128,6 +128,16 @@ describe("auth", () => {
     expect(bad.stderr).toMatch(/unknown role/);
     const list = spawnSync(process.execPath, [BIN, "admin", "list-keys"], { env, encoding: "utf8" });
     expect(list.stdout).toMatch(/hq-reader\s+dashboard/);
+  });
+
+  it("a key revoked with the CLI while HQ serves is refused at once", async () => {
+    const { keyId, apiKey } = hq.services.keys.issue("leaver");
+    expect((await call("/v1/outlets", apiKey)).status).toBe(200);
+    const env = { ...process.env, STOCKROOM_HQ_DATA_DIR: hq.dataDir };
+    // Not spawnSync: HQ serves from this process and must go on doing so meanwhile.
+    const revoked = await promisify(execFile)(process.execPath, [BIN, "admin", "revoke-key", keyId], { env });
+    expect(revoked.stdout).toMatch(/revoked/);
+    expect((await call("/v1/outlets", apiKey)).status).toBe(401);
   });
 });
 

@@ -1,8 +1,10 @@
+import { jetstreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { EventEnvelope } from "@stockroom/contracts";
 import { hashEnvelope } from "@stockroom/contracts";
 import { stockDigest } from "@stockroom/engine";
+import { EVENTS_STREAM } from "@stockroom/service";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NatsServer, startNatsServer } from "../../../test/support/nats-server.ts";
 import type { RunningHq } from "../src/hq.ts";
@@ -140,6 +142,17 @@ describe("applying outlets' events", () => {
     expect(Number((await hq.services.metrics.eventsSkipped.get()).values[0]?.value)).toBeGreaterThanOrEqual(
       replayed + 50,
     );
+  });
+
+  it("starts its durable consumer again when it is deleted under it, and goes on applying", async () => {
+    const { o, w, pub } = await outlet("orphan", 71);
+    await pub.publish(w.run(100));
+    await appliedTo(o);
+    await (await jetstreamManager(nc)).consumers.delete(EVENTS_STREAM, "hq-ingest");
+    await pub.publish(w.run(100));
+    await appliedTo(o);
+    expect(agg().outlets.get("orphan")!.engine.digest()).toBe(o.engine.digest());
+    expect(status("orphan").reconciliation.state).toBe("in_sync");
   });
 
   it("reports a missing sequence number as a gap, and applies nothing past it", async () => {

@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
-import { Id, Timezone, TradingHours } from "@stockroom/contracts";
+import { existsSync, readFileSync } from "node:fs";
+import { OutletId, Timezone, TradingHours } from "@stockroom/contracts";
 import { z } from "zod";
 
 /** The outlet node's settings: from a JSON file (STOCKROOM_CONFIG) overlaid by STOCKROOM_* variables. */
 export const OutletConfig = z.object({
-  outletId: Id,
+  outletId: OutletId,
   dataDir: z.string().min(1).default("./data"),
   host: z.string().default("127.0.0.1"),
   port: z.coerce.number().int().min(0).max(65_535).default(8080),
@@ -28,6 +28,8 @@ export const OutletConfig = z.object({
   brandLimits: z.record(z.string(), z.int().min(0)).default({}),
   /** JetStream to replicate to; absent: the outlet runs alone (events wait in its log). */
   natsUrl: z.string().url().optional(),
+  /** A NATS credentials file (JWT + nkey seed) for servers that require one. */
+  natsCreds: z.string().refine(existsSync, "no such file").optional(),
   checkpointEveryEvents: z.coerce.number().int().min(1).default(10_000),
   checkpointEveryMs: z.coerce.number().int().min(1_000).default(60_000),
   logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
@@ -51,6 +53,7 @@ const ENV: Record<string, keyof OutletConfig> = {
   STOCKROOM_DEFAULT_DAILY_LIMIT: "defaultDailyLimit",
   STOCKROOM_LOG_LEVEL: "logLevel",
   STOCKROOM_NATS_URL: "natsUrl",
+  STOCKROOM_NATS_CREDS: "natsCreds",
   STOCKROOM_CHECKPOINT_EVERY_EVENTS: "checkpointEveryEvents",
   STOCKROOM_CHECKPOINT_EVERY_MS: "checkpointEveryMs",
 };

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import type { Command, EventEnvelope } from "@stockroom/contracts";
 import { MarketData } from "@stockroom/marketdata";
+import { acquireLock } from "@stockroom/service";
 import { type Logger, pino } from "pino";
 import { createApp } from "./api/app.ts";
 import type { OutletServices } from "./api/context.ts";
@@ -12,7 +13,6 @@ import { IdempotencyStore } from "./api/idempotency.ts";
 import { RateLimiter } from "./api/rate-limit.ts";
 import { StreamHub } from "./api/stream-hub.ts";
 import type { OutletConfig } from "./config.ts";
-import { acquireLock } from "./lock.ts";
 import { Replicator } from "./replication/replicator.ts";
 import { openDb } from "./storage/db.ts";
 import { EventLog } from "./storage/event-log.ts";
@@ -39,7 +39,7 @@ export function openOutlet(
   close(): void;
 } {
   mkdirSync(config.dataDir, { recursive: true });
-  const release = acquireLock(join(config.dataDir, "outlet.lock.pid"));
+  const release = acquireLock(join(config.dataDir, "outlet.lock.pid"), "the outlet database");
   try {
     const db = openDb(join(config.dataDir, "outlet.db"), { synchronous: config.synchronous });
     const log = new EventLog(db, config.outletId);
@@ -71,7 +71,7 @@ export function openOutlet(
     return {
       services,
       close: () => {
-        db.$client.close();
+        log.close();
         release();
       },
     };
@@ -116,7 +116,12 @@ export async function startOutlet(config: OutletConfig, logger?: Logger): Promis
 }
 
 function startReplication(svc: OutletServices, config: OutletConfig, url: string): void {
-  const replicator = new Replicator(svc.log, () => svc.writer.lastSeq, { natsUrl: config.natsUrl!, url }, svc.logger);
+  const replicator = new Replicator(
+    svc.log,
+    () => svc.writer.lastSeq,
+    { natsUrl: config.natsUrl!, natsCreds: config.natsCreds, url },
+    svc.logger,
+  );
   replicator.onPublished = (n) => {
     svc.metrics.replicatedEvents.inc(n);
     svc.metrics.replicationLag.set(replicator.status().lag);

@@ -174,16 +174,24 @@ describe("stockroom-outlet CLI", () => {
   it("refuses a bad configuration with a message naming the variable", async () => {
     const dir = tempDir();
     const [badPort, noOutlet, badFile] = await Promise.all([
-      run(["verify"], { STOCKROOM_OUTLET_ID: "cli-3", STOCKROOM_DATA_DIR: dir, STOCKROOM_PORT: "abc" }),
-      run(["serve"], { STOCKROOM_DATA_DIR: dir, STOCKROOM_TIMEZONE: "Mars/Olympus" }),
+      run(["verify"], { STOCKROOM_OUTLET_ID: "cli.3", STOCKROOM_DATA_DIR: dir, STOCKROOM_PORT: "abc" }),
+      run(["serve"], {
+        STOCKROOM_DATA_DIR: dir,
+        STOCKROOM_TIMEZONE: "Mars/Olympus",
+        STOCKROOM_NATS_CREDS: join(dir, "missing.creds"),
+      }),
       run(["serve"], { STOCKROOM_CONFIG: join(dir, "missing.json") }),
     ]);
     expect(badPort.code).toBe(1);
-    expect(badPort.stderr).toMatch(/invalid outlet configuration:\n\s+port \(STOCKROOM_PORT\): /);
+    expect(badPort.stderr).toMatch(/invalid outlet configuration:\n/);
+    expect(badPort.stderr).toMatch(/port \(STOCKROOM_PORT\): /);
+    // An outlet id is a NATS subject token: a dot would split it.
+    expect(badPort.stderr).toMatch(/outletId \(STOCKROOM_OUTLET_ID\): outlet id: 1-63 of/);
     // Every problem is listed, each with its variable.
     expect(noOutlet.code).toBe(1);
     expect(noOutlet.stderr).toMatch(/outletId \(STOCKROOM_OUTLET_ID\): /);
     expect(noOutlet.stderr).toMatch(/timezone \(STOCKROOM_TIMEZONE\): unknown IANA timezone/);
+    expect(noOutlet.stderr).toMatch(/natsCreds \(STOCKROOM_NATS_CREDS\): no such file/);
     expect(badFile.code).toBe(1);
     expect(badFile.stderr).toContain(`cannot read STOCKROOM_CONFIG=${join(dir, "missing.json")}`);
     for (const r of [badPort, noOutlet, badFile]) expect(r.stdout).toBe("");

@@ -5,11 +5,11 @@ import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/
 import { Kvm } from "@nats-io/kv";
 import { connect } from "@nats-io/transport-node";
 import { type EventEnvelope, verifyChain } from "@stockroom/contracts";
+import { EVENTS_STREAM, eventsSubject, HEARTBEAT_BUCKET } from "@stockroom/service";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type NatsServer, startNatsServer } from "../../../test/support/nats-server.ts";
 import { loadConfig } from "../src/config.ts";
 import { type RunningOutlet, startOutlet } from "../src/node.ts";
-import { EVENTS_STREAM, eventsSubject, HEARTBEAT_BUCKET } from "../src/replication/stream.ts";
 
 let nats: NatsServer;
 const dirs: string[] = [];

@@ -20,7 +20,7 @@ function openOutlet(file: string, snapshotEveryEvents = 1_000) {
   let clock = 1_700_000_000_000;
   const writer = new Writer(log, engine, head, { snapshotEveryEvents, now: () => (clock += 7) });
   const submit = (c: CommandInput, actor = "admin") => writer.submit(Command.parse(c), actor);
-  return { log, writer, submit, close: () => log.db.$client.close() };
+  return { log, writer, submit, close: () => log.close() };
 }
 
 function tempDb(): string {
@@ -62,6 +62,27 @@ describe("writer", () => {
     outlet.close();
   });
 
+  it("acknowledges a group only once its fsync is done, and reads wait for it", async () => {
+    const outlet = openOutlet(tempDb());
+    await seed(outlet.submit);
+    const before = outlet.writer.lastSeq;
+    const placed = outlet.submit({
+      type: "order.place",
+      accountId: "s",
+      sku: "A",
+      side: "inflow",
+      price: 100,
+      quantity: 1,
+    });
+    // Runs right after the writer's flush: the group is committed, its fsync still running.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(outlet.writer.lastSeq).toBe(before);
+    const seen = outlet.writer.settled().then(() => outlet.writer.lastSeq);
+    const envelopes = await placed;
+    expect(await seen).toBe(envelopes.at(-1)!.seq);
+    outlet.close();
+  });
+
   it("recovers the same state from snapshot + tail as from a full replay", async () => {
     const file = tempDb();
     const first = openOutlet(file, 50);
@@ -87,7 +108,7 @@ describe("writer", () => {
     expect(viaSnapshot.engine.digest()).toBe(digest);
     expect(fromScratch.engine.digest()).toBe(digest);
     expect(fromScratch.head).toEqual(viaSnapshot.head);
-    log.db.$client.close();
+    log.close();
   });
 
   it("refuses to start from a log whose event was altered", async () => {
@@ -101,7 +122,7 @@ describe("writer", () => {
     const log = new EventLog(openDb(file), "outlet-1");
     expect(() => recover(log)).toThrow(CorruptLogError);
     expect(() => recover(log)).toThrow(/event 4 was altered/);
-    log.db.$client.close();
+    log.close();
   });
 
   it("refuses to start from a log with a gap", async () => {
@@ -112,6 +133,6 @@ describe("writer", () => {
     outlet.close();
     const log = new EventLog(openDb(file), "outlet-1");
     expect(() => recover(log)).toThrow(/gap in the log: seq 2 is followed by 4/);
-    log.db.$client.close();
+    log.close();
   });
 });

@@ -56,14 +56,15 @@ capabilities:
   drop: [ALL]
 {{- end -}}
 
-{{/* NATS settings as environment variables, plus the credentials file when a Secret is given. */}}
+{{/* NATS settings as environment variables (HQ reads STOCKROOM_HQ_*, the operator STOCKROOM_*),
+plus the credentials file when a Secret is given. Takes (dict "prefix" … "Values" .Values). */}}
 {{- define "stockroom.natsEnv" -}}
 {{- if .Values.nats.url }}
-- name: STOCKROOM_NATS_URL
+- name: {{ .prefix }}NATS_URL
   value: {{ .Values.nats.url | quote }}
 {{- end }}
 {{- if .Values.nats.credentials.existingSecret }}
-- name: STOCKROOM_NATS_CREDS
+- name: {{ .prefix }}NATS_CREDS
   value: /etc/stockroom/nats/nats.creds
 {{- end }}
 {{- end -}}

@@ -1,7 +1,7 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { z } from "zod";
 import { EngineEvent } from "./events.ts";
-import { Id, Timestamp } from "./primitives.ts";
+import { OutletId, Timestamp } from "./primitives.ts";
 
 export const SCHEMA_VERSION = 1;
 /** prevHash of an outlet's first event. */
@@ -17,7 +17,7 @@ const Hash = z.string().regex(/^[0-9a-f]{64}$/);
 export const EventEnvelope = z
   .object({
     v: z.literal(SCHEMA_VERSION),
-    outletId: Id,
+    outletId: OutletId,
     seq: z.int().min(1),
     ts: Timestamp,
     type: z.string(),
@@ -38,9 +38,8 @@ export type UnsealedEnvelope = Omit<EventEnvelope, "hash">;
  */
 export function hashEnvelope(e: UnsealedEnvelope, payloadJson = JSON.stringify(e.payload)): string {
   const head = JSON.stringify([e.v, e.outletId, e.seq, e.ts, e.type, e.actor, e.prevHash]);
-  return createHash("sha256")
-    .update(`${head.slice(0, -1)},${payloadJson}]`)
-    .digest("hex");
+  // One-shot hash: half the cost of a Hash object for inputs this small.
+  return hash("sha256", `${head.slice(0, -1)},${payloadJson}]`, "hex");
 }
 
 export function sealEnvelope(e: UnsealedEnvelope): EventEnvelope {

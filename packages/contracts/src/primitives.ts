@@ -22,6 +22,11 @@ export const Id = z
   .string()
   .trim()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, "id: 1-128 of A-Z a-z 0-9 . _ : @ -");
+/** An outlet's id is a NATS subject token and a Kubernetes name part: no dots (as the Outlet CRD says). */
+export const OutletId = z
+  .string()
+  .trim()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, "outlet id: 1-63 of A-Z a-z 0-9 _ -, starting with a letter or digit");
 export const AccountId = Id;
 export const HoldId = Id;
 export const Text = z.string().trim().max(256);

@@ -18,8 +18,6 @@ export interface Caller {
  * the secret is 32 random bytes, so a fast hash is as safe as a slow one.
  */
 export class ApiKeys {
-  private readonly cache = new Map<string, { caller: Caller; secretHash: Buffer; revoked: boolean }>();
-
   constructor(private readonly db: Db) {}
 
   issue(name: string, role: HqRole = "hq-reader", now = Date.now()): { keyId: string; apiKey: string } {
@@ -39,7 +37,6 @@ export class ApiKeys {
       .set({ revokedAt: now })
       .where(and(eq(apiKeys.keyId, keyId), isNull(apiKeys.revokedAt)))
       .run();
-    this.cache.delete(keyId);
     return this.db.select().from(apiKeys).where(eq(apiKeys.keyId, keyId)).get() !== undefined;
   }
 
@@ -56,24 +53,18 @@ export class ApiKeys {
       .all();
   }
 
-  /** Who an API key belongs to, or null for a malformed, unknown or revoked key. */
+  /**
+   * Who an API key belongs to, or null for a malformed, unknown or revoked key. Read from the
+   * database every time (a primary-key lookup): `admin revoke-key` runs in another process.
+   */
   authenticate(apiKey: string): Caller | null {
     const match = /^sr_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/.exec(apiKey);
     if (!match) return null;
     const [, keyId, secret] = match as unknown as [string, string, string];
-    let entry = this.cache.get(keyId);
-    if (!entry) {
-      const row = this.db.select().from(apiKeys).where(eq(apiKeys.keyId, keyId)).get();
-      if (!row) return null;
-      entry = {
-        caller: { keyId, name: row.name, role: row.role as HqRole },
-        secretHash: Buffer.from(row.secretHash, "hex"),
-        revoked: row.revokedAt !== null,
-      };
-      this.cache.set(keyId, entry);
-    }
-    if (entry.revoked) return null;
-    return timingSafeEqual(sha256(secret), entry.secretHash) ? entry.caller : null;
+    const row = this.db.select().from(apiKeys).where(eq(apiKeys.keyId, keyId)).get();
+    if (!row || row.revokedAt !== null) return null;
+    if (!timingSafeEqual(sha256(secret), Buffer.from(row.secretHash, "hex"))) return null;
+    return { keyId, name: row.name, role: row.role as HqRole };
   }
 }
 

@@ -16,13 +16,13 @@ import {
   type MarketDataSnapshot,
   type Resolution,
 } from "@stockroom/marketdata";
+import { outletOfSubject } from "@stockroom/service";
 import type { Logger } from "pino";
 import { ChainDepth } from "../marketdata/chain-depth.ts";
 import type { Db } from "../storage/db.ts";
 import { emptyWriteBatch, type StoreWriter, type WriteBatch } from "../storage/writer.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 import { startMessageSpan } from "../telemetry/tracing.ts";
-import { outletOfSubject } from "./wire.ts";
 
 /** One JetStream message as the aggregator needs it (docs/replication.md). */
 export interface IncomingMessage {

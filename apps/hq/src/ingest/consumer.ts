@@ -9,9 +9,6 @@ import {
   jetstreamManager,
 } from "@nats-io/jetstream";
 import { type NatsConnection, nanos } from "@nats-io/transport-node";
-import type { Logger } from "pino";
-import type { Aggregator, IncomingMessage } from "./aggregator.ts";
-import { Verifier } from "./verifier.ts";
 import {
   EVENTS_STREAM,
   EVENTS_SUBJECTS,
@@ -20,7 +17,10 @@ import {
   FIRST_SEQ_HEADER,
   LAST_SEQ_HEADER,
   outletOfSubject,
-} from "./wire.ts";
+} from "@stockroom/service";
+import type { Logger } from "pino";
+import type { Aggregator, IncomingMessage } from "./aggregator.ts";
+import { Verifier } from "./verifier.ts";
 
 export interface ConsumerOptions {
   /** Durable consumer name. */
@@ -104,10 +104,16 @@ export class EventConsumer {
     this.running = true;
     // Iterator mode: the client pulls more only as messages are taken, so a busy HQ is not
     // flooded (nor does it hold messages past their ack wait).
-    this.messages = await consumer.consume({ max_bytes: 8 * 1024 * 1024 });
+    // Abort (and be started again by HQ) rather than wait for someone to restore a deleted consumer.
+    this.messages = await consumer.consume({ max_bytes: 8 * 1024 * 1024, abort_on_missing_resource: true });
     this.state = "consuming";
     this.logger.info({ consumer: this.options.name }, "event consumer pulling");
     this.loop = this.run(this.messages);
+  }
+
+  /** Resolves when the consumer has stopped or failed (see `state`). */
+  finished(): Promise<void> {
+    return this.loop ?? Promise.resolve();
   }
 
   /** Stops pulling, finishes the batch in hand; unprocessed messages stay unacknowledged. */

@@ -1,7 +1,7 @@
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { HEARTBEAT_BUCKET } from "@stockroom/service";
 import type { Logger } from "pino";
-import { HEARTBEAT_BUCKET } from "./wire.ts";
 
 /** What an outlet writes to the `stockroom-outlets` bucket every few seconds (docs/replication.md). */
 export interface Heartbeat {

@@ -8,7 +8,7 @@ import type { Db } from "../storage/db.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
 
 /**
- * Market data on NATS core subjects (docs/marketdata-nats in apps/hq/README.md):
+ * Market data on NATS core subjects (docs/hq.md, "Market data on NATS"):
  *   stockroom.md.<sku>.trades            one message per trade
  *   stockroom.md.<sku>.depth             chain-wide level changes of one committed batch
  *   stockroom.md.<sku>.candles.<res>     a candle's new state (1m, 5m, 1h, 1w, 1mo)

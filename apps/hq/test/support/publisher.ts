@@ -16,7 +16,7 @@ import {
   sealEnvelope,
 } from "@stockroom/contracts";
 import { Engine } from "@stockroom/engine";
-import { ensureEventsStream, eventsSubject, FIRST_SEQ_HEADER, LAST_SEQ_HEADER } from "../../src/ingest/wire.ts";
+import { ensureEventsStream, eventsSubject, FIRST_SEQ_HEADER, LAST_SEQ_HEADER } from "@stockroom/service";
 
 /** Creates the events stream as an outlet's replicator would (idempotent). */
 export async function ensureStream(nc: NatsConnection): Promise<void> {

@@ -74,15 +74,22 @@ export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
     app.get("/assets/*", kiosk);
   }
 
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: svc.bodyLimitBytes,
-      onError: () => {
-        throw new ProblemError(413, "body-too-large", `Request bodies are limited to ${svc.bodyLimitBytes} bytes.`);
-      },
-    }),
-  );
+  const tooLarge = () => {
+    throw new ProblemError(413, "body-too-large", `Request bodies are limited to ${svc.bodyLimitBytes} bytes.`);
+  };
+  const streamedBodyLimit = bodyLimit({ maxSize: svc.bodyLimitBytes, onError: tooLarge });
+  app.use("/v1/*", async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") {
+      // Reads show only durable state: they wait out a running fsync.
+      await svc.writer.settled();
+      return next();
+    }
+    // Hono's bodyLimit builds the full web Request (body stream, AbortSignal) to look at the
+    // body, a large part of a request's cost: only needed when no Content-Length gives the size.
+    const length = c.req.header("content-length");
+    if (length === undefined || c.req.header("transfer-encoding") !== undefined) return streamedBodyLimit(c, next);
+    return Number(length) > svc.bodyLimitBytes ? tooLarge() : next();
+  });
   app.use("/v1/*", async (c, next) => {
     const header = c.req.header("authorization");
     const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];

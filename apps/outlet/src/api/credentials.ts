@@ -10,6 +10,8 @@ import { credentials } from "../storage/schema.ts";
 export class Credentials {
   /** keyId → account and secret hash; filled lazily, kept in step with issue/revoke. */
   private readonly cache = new Map<string, { accountId: string; secretHash: Buffer; revoked: boolean }>();
+  /** Whole API keys already verified → their keyId and account, so a request needs no hashing; revoke drops them. */
+  private readonly verified = new Map<string, { keyId: string; accountId: string }>();
 
   constructor(private readonly db: Db) {}
 
@@ -33,6 +35,7 @@ export class Credentials {
       .where(and(eq(credentials.keyId, keyId), isNull(credentials.revokedAt)))
       .run();
     this.cache.delete(keyId);
+    for (const [apiKey, v] of this.verified) if (v.keyId === keyId) this.verified.delete(apiKey);
     return this.db.select().from(credentials).where(eq(credentials.keyId, keyId)).get() !== undefined;
   }
 
@@ -46,6 +49,8 @@ export class Credentials {
 
   /** The account an API key belongs to, or null for a malformed, unknown or revoked key. */
   authenticate(apiKey: string): string | null {
+    const known = this.verified.get(apiKey);
+    if (known) return known.accountId;
     const match = /^sr_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/.exec(apiKey);
     if (!match) return null;
     const [, keyId, secret] = match as unknown as [string, string, string];
@@ -60,8 +65,9 @@ export class Credentials {
       };
       this.cache.set(keyId, entry);
     }
-    if (entry.revoked) return null;
-    return timingSafeEqual(sha256(secret), entry.secretHash) ? entry.accountId : null;
+    if (entry.revoked || !timingSafeEqual(sha256(secret), entry.secretHash)) return null;
+    this.verified.set(apiKey, { keyId, accountId: entry.accountId });
+    return entry.accountId;
   }
 }
 

@@ -1,13 +1,19 @@
 import { createHash } from "node:crypto";
-import { and, eq, sql } from "drizzle-orm";
+import type { Statement } from "better-sqlite3";
 import type { Db } from "../storage/db.ts";
-import { idempotencyKeys } from "../storage/schema.ts";
 import { ProblemError } from "./problem.ts";
 
 /** An HTTP answer as stored for repeats. */
 export interface Answer {
   status: number;
   body: unknown;
+  /** The body's JSON once serialised (by answerJson), so storing and sending it serialise it once. */
+  json?: string;
+}
+
+export function answerJson(answer: Answer): string {
+  answer.json ??= JSON.stringify(answer.body);
+  return answer.json;
 }
 
 /**
@@ -18,32 +24,17 @@ export interface Answer {
  */
 export class IdempotencyStore {
   private readonly inFlight = new Map<string, { requestHash: string; answer: Promise<Answer> }>();
-  // Prepared once: every idempotent write looks up and stores a key.
-  private readonly find;
-  private readonly insert;
+  // Prepared once, on the raw connection: every idempotent write looks up and stores a key.
+  private readonly find: Statement<[string, string], { requestHash: string; status: number; response: string }>;
+  private readonly insert: Statement<[string, string, string, number, string, number]>;
 
   constructor(db: Db) {
-    this.find = db
-      .select()
-      .from(idempotencyKeys)
-      .where(
-        and(
-          eq(idempotencyKeys.accountId, sql.placeholder("accountId")),
-          eq(idempotencyKeys.key, sql.placeholder("key")),
-        ),
-      )
-      .prepare();
-    this.insert = db
-      .insert(idempotencyKeys)
-      .values({
-        accountId: sql.placeholder("accountId"),
-        key: sql.placeholder("key"),
-        requestHash: sql.placeholder("requestHash"),
-        status: sql.placeholder("status"),
-        response: sql.placeholder("response"),
-        createdAt: sql.placeholder("createdAt"),
-      })
-      .prepare();
+    this.find = db.$client.prepare(
+      "SELECT request_hash AS requestHash, status, response FROM idempotency_keys WHERE account_id = ? AND key = ?",
+    );
+    this.insert = db.$client.prepare(
+      "INSERT INTO idempotency_keys (account_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    );
   }
 
   static hashRequest(method: string, path: string, body: string): string {
@@ -65,22 +56,16 @@ export class IdempotencyStore {
       const answer = await pending.answer;
       return this.sameRequest(pending.requestHash, requestHash, answer);
     }
-    const stored = this.find.get({ accountId, key });
+    const stored = this.find.get(accountId, key);
     if (stored) {
       return this.sameRequest(stored.requestHash, requestHash, {
         status: stored.status,
         body: JSON.parse(stored.response),
+        json: stored.response,
       });
     }
     const record = (answer: Answer) => {
-      this.insert.run({
-        accountId,
-        key,
-        requestHash,
-        status: answer.status,
-        response: JSON.stringify(answer.body),
-        createdAt: Date.now(),
-      });
+      this.insert.run(accountId, key, requestHash, answer.status, answerJson(answer), Date.now());
     };
     const answer = run(record);
     this.inFlight.set(id, { requestHash, answer });

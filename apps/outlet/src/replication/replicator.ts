@@ -1,12 +1,8 @@
+import { readFileSync } from "node:fs";
 import { type JetStreamClient, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type KV, Kvm } from "@nats-io/kv";
-import { connect, type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
+import { connect, credsAuthenticator, type NatsConnection, headers as natsHeaders } from "@nats-io/transport-node";
 import { context, propagation } from "@opentelemetry/api";
-import { eq } from "drizzle-orm";
-import type { Logger } from "pino";
-import type { EventLog } from "../storage/event-log.ts";
-import { cursors } from "../storage/schema.ts";
-import { tracer } from "../telemetry/tracing.ts";
 import {
   EVENTS_STREAM,
   ensureEventsStream,
@@ -14,10 +10,17 @@ import {
   FIRST_SEQ_HEADER,
   HEARTBEAT_BUCKET,
   LAST_SEQ_HEADER,
-} from "./stream.ts";
+} from "@stockroom/service";
+import { eq } from "drizzle-orm";
+import type { Logger } from "pino";
+import type { EventLog } from "../storage/event-log.ts";
+import { cursors } from "../storage/schema.ts";
+import { tracer } from "../telemetry/tracing.ts";
 
 export interface ReplicatorOptions {
   natsUrl: string;
+  /** A NATS credentials file. */
+  natsCreds?: string;
   /** Most JSON bytes in one message (a run of consecutive envelopes). */
   maxMessageBytes?: number;
   heartbeatEveryMs?: number;
@@ -112,12 +115,18 @@ export class Replicator {
           name: `stockroom-outlet-${this.log.outletId}`,
           reconnect: false,
           timeout: 2_000,
+          // Read at every connect: a rotated credentials file is picked up without a restart.
+          ...(this.options.natsCreds
+            ? { authenticator: credsAuthenticator(readFileSync(this.options.natsCreds)) }
+            : {}),
         });
         this.nc = nc;
         backoff = 100;
         const jsm = await jetstreamManager(nc);
         await ensureEventsStream(jsm);
         this.kv = await new Kvm(nc).create(HEARTBEAT_BUCKET, { history: 1 }).catch(() => null);
+        // Announce the backlog before sending it, so HQ reports the lag while it is behind.
+        await this.beat();
         await this.replicate(nc, jetstream(nc, { timeout: 10_000 }), jsm);
       } catch (error) {
         if (error instanceof PublishRefusedError) {
@@ -164,7 +173,10 @@ export class Replicator {
     while (!this.stopping && !nc.isClosed()) {
       const run = this.nextRun(sent);
       if (run === null) {
-        this.state = "caught_up";
+        if (this.state !== "caught_up") {
+          this.state = "caught_up";
+          await this.beat(); // and say at once that it is caught up
+        }
         await this.idle();
         continue;
       }

@@ -15,7 +15,8 @@ export const events = sqliteTable(
     /** Copied out of the payload for the audit trail's filters. */
     sku: text("sku"),
   },
-  (t) => [index("events_sku").on(t.sku, t.seq), index("events_actor").on(t.actor, t.seq), index("events_ts").on(t.ts)],
+  // No index on ts: it never decreases with seq, so time bounds become seq bounds (EventLog.seqRange).
+  (t) => [index("events_sku").on(t.sku, t.seq), index("events_actor").on(t.actor, t.seq)],
 );
 
 /** Engine snapshots; recovery starts from the newest and replays the tail. */

@@ -1,7 +1,10 @@
-import { type Span, SpanStatusCode, trace } from "@opentelemetry/api";
+import { INVALID_SPAN_CONTEXT, type Span, SpanStatusCode, trace } from "@opentelemetry/api";
 import type { NodeSDK } from "@opentelemetry/sdk-node";
 
 export const tracer = trace.getTracer("stockroom-outlet");
+/** Set once the SDK runs: until then spans are skipped, not just not recorded (they cost per request). */
+let tracing = false;
+const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /**
  * Starts the OpenTelemetry SDK when an exporter is configured the standard way
@@ -13,11 +16,13 @@ export async function startTelemetry(serviceName: string): Promise<NodeSDK | nul
   const { NodeSDK } = await import("@opentelemetry/sdk-node");
   const sdk = new NodeSDK({ serviceName });
   sdk.start();
+  tracing = true;
   return sdk;
 }
 
 /** Runs `fn` in a span that ends with it and records its failure. */
 export async function inSpan<T>(name: string, fn: (span: Span) => Promise<T>): Promise<T> {
+  if (!tracing) return fn(NO_SPAN);
   return tracer.startActiveSpan(name, async (span) => {
     try {
       return await fn(span);

@@ -37,13 +37,20 @@ export class WriterStoppedError extends Error {}
 
 /**
  * The single writer. Commands that arrive together are executed in order and committed as one
- * group (one transaction, one fsync); only then does each caller get its events.
+ * group (one transaction); its fsync runs off the event loop, and only once it is done does each
+ * caller get its events. Commands arriving meanwhile wait and form the next group, so the
+ * engine never runs ahead of the disk where a read could see it (see settled()).
  */
 export class Writer {
   private queue: Pending[] = [];
   private scheduled = false;
   private stopped: Error | null = null;
+  /** A committed group is waiting for its fsync. */
+  private syncing = false;
+  /** Reads waiting for that fsync. */
+  private settling: (() => void)[] = [];
   private seq: number;
+  private durableSeq: number;
   private hash: string;
   private ts: number;
   private eventsSinceSnapshot = 0;
@@ -52,7 +59,7 @@ export class Writer {
   private readonly snapshotEveryEvents: number;
   private readonly snapshotEveryMs: number;
   private readonly now: () => number;
-  /** Called after each commit with the committed envelopes (for SSE, metrics, replication). */
+  /** Called after each durable commit with its envelopes (for SSE, metrics, replication). */
   onCommit: (envelopes: EventEnvelope[], batchSize: number, commitMs: number) => void = () => {};
 
   constructor(
@@ -62,6 +69,7 @@ export class Writer {
     options: WriterOptions = {},
   ) {
     this.seq = head.seq;
+    this.durableSeq = head.seq;
     this.hash = head.hash;
     this.ts = head.ts;
     this.maxBatch = options.maxBatch ?? 4_096;
@@ -72,12 +80,23 @@ export class Writer {
     this.lastSnapshotAt = this.now();
   }
 
+  /** The last durable (acknowledged) seq. */
   get lastSeq(): number {
-    return this.seq;
+    return this.durableSeq;
   }
 
   get failure(): Error | null {
     return this.stopped;
+  }
+
+  /**
+   * Resolves once the engine's state is durable: at once, unless a group's fsync is running.
+   * Reads of the engine wait for it, so they never show an effect a crash could still undo; they
+   * run before the next group executes.
+   */
+  settled(): Promise<void> {
+    if (!this.syncing || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.settling.push(resolve));
   }
 
   /** Resolves with the command's events once they are durable (an empty list: nothing changed). */
@@ -90,31 +109,33 @@ export class Writer {
     if (this.stopped) return Promise.reject(new WriterStoppedError(`writer stopped: ${this.stopped.message}`));
     return new Promise((resolve, reject) => {
       this.queue.push({ command, actor, inTransaction, afterExecute, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {
     this.scheduled = false;
+    // While an fsync runs, commands wait: the group after it is scheduled when it completes.
+    if (this.stopped || this.syncing || this.queue.length === 0) return;
     const batch = this.queue.length > this.maxBatch ? this.queue.splice(0, this.maxBatch) : this.queue;
     if (batch === this.queue) this.queue = [];
-    if (this.queue.length > 0) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
     const started = performance.now();
     const wall = this.now();
     if (wall > this.ts) this.ts = wall;
     const results: EventEnvelope[][] = [];
-    const rows: [EventEnvelope, string][] = [];
+    const envelopes: EventEnvelope[] = [];
+    const payloadJson: string[] = [];
     for (const p of batch) {
-      const envelopes: EventEnvelope[] = [];
+      const own: EventEnvelope[] = [];
       for (const payload of this.engine.execute(p.command, this.ts)) {
-        const payloadJson = JSON.stringify(payload);
-        const unsealed = {
+        const json = JSON.stringify(payload);
+        const envelope: EventEnvelope = {
           v: SCHEMA_VERSION,
           outletId: this.log.outletId,
           seq: ++this.seq,
@@ -123,33 +144,42 @@ export class Writer {
           actor: p.actor,
           prevHash: this.hash,
           payload,
-        } as const;
-        const envelope: EventEnvelope = { ...unsealed, hash: hashEnvelope(unsealed, payloadJson) };
+          hash: "",
+        };
+        // Sealed in place: hashEnvelope reads every field but `hash`.
+        envelope.hash = hashEnvelope(envelope, json);
         this.hash = envelope.hash;
+        own.push(envelope);
         envelopes.push(envelope);
-        rows.push([envelope, payloadJson]);
+        payloadJson.push(json);
       }
-      results.push(envelopes);
-      p.afterExecute?.(envelopes);
+      results.push(own);
+      p.afterExecute?.(own);
     }
     try {
       this.log.transaction(() => {
-        for (const [envelope, json] of rows) this.log.append(envelope, json);
+        this.log.append(envelopes, payloadJson);
         for (let i = 0; i < batch.length; i++) batch[i]!.inTransaction?.(results[i]!);
-        this.eventsSinceSnapshot += rows.length;
+        this.eventsSinceSnapshot += envelopes.length;
         if (this.snapshotDue(wall)) this.snapshot(wall);
       });
     } catch (error) {
       this.stop(error as Error, batch);
       return;
     }
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
-    if (rows.length > 0)
-      this.onCommit(
-        rows.map(([e]) => e),
-        batch.length,
-        performance.now() - started,
-      );
+    const seq = this.seq;
+    this.syncing = true;
+    this.log.sync().then(
+      () => {
+        this.syncing = false;
+        this.durableSeq = seq;
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+        if (envelopes.length > 0) this.onCommit(envelopes, batch.length, performance.now() - started);
+        for (const settle of this.settling.splice(0)) settle();
+        if (this.queue.length > 0) this.schedule();
+      },
+      (error: Error) => this.stop(error, batch),
+    );
   }
 
   private snapshotDue(wall: number): boolean {
@@ -169,5 +199,7 @@ export class Writer {
     const failure = new WriterStoppedError(`commit failed, the outlet must restart: ${error.message}`);
     for (const p of [...batch, ...this.queue]) p.reject(failure);
     this.queue = [];
+    // Reads go on (readiness reports the failure).
+    for (const settle of this.settling.splice(0)) settle();
   }
 }

@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { Id, OrderId, Sku, Timestamp } from "@stockroom/contracts";
+import { ProblemError } from "@stockroom/service";
 import type { MiddlewareHandler } from "hono";
 import type { HqEnv } from "../context.ts";
 import type { HqRole } from "../keys.ts";
-import { ProblemError } from "../problem.ts";
 
 const problem = { "application/problem+json": { schema: { type: "object" } } } as const;
 /** The problem answers every route may give. */

@@ -1,10 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { Id, Sku, Timestamp } from "@stockroom/contracts";
 import { RESOLUTIONS } from "@stockroom/marketdata";
+import { ProblemError } from "@stockroom/service";
 import { tradeOf } from "../../marketdata/publisher.ts";
 import { inventory, trades } from "../../queries.ts";
 import type { HqEnv, HqServices } from "../context.ts";
-import { ProblemError } from "../problem.ts";
 import { errors, readers } from "./common.ts";
 
 export function marketDataRoutes(app: OpenAPIHono<HqEnv>, svc: HqServices): void {

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { Id, Sku } from "@stockroom/contracts";
+import { ProblemError } from "@stockroom/service";
 import { executions, inventory, orders, totals } from "../../queries.ts";
 import type { HqEnv, HqServices } from "../context.ts";
-import { ProblemError } from "../problem.ts";
 import { errors, HistoryQuery, readers, requires } from "./common.ts";
 
 export function readRoutes(app: OpenAPIHono<HqEnv>, svc: HqServices): void {

@@ -111,10 +111,12 @@ export function accountRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices)
       request: { params: AccountParams },
       responses: { 201: { description: "The new key" }, ...errors },
     }),
-    (c) => {
+    async (c) => {
       const { id } = c.req.valid("param");
       account(id);
-      return c.json(svc.credentials.issue(id), 201);
+      const issued = svc.credentials.issue(id);
+      await svc.log.sync();
+      return c.json(issued, 201);
     },
   );
 
@@ -127,11 +129,13 @@ export function accountRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices)
       request: { params: AccountParams.extend({ keyId: z.string().regex(/^[0-9a-f]{12}$/) }) },
       responses: { 200: { description: "Revoked" }, ...errors },
     }),
-    (c) => {
+    async (c) => {
       const { id, keyId } = c.req.valid("param");
       const owned = svc.credentials.list(id).some((k) => k.keyId === keyId);
       if (!owned || !svc.credentials.revoke(keyId))
         throw new ProblemError(404, "unknown-key", "No such key on this account.");
+      // Keys are written outside the writer: make the change durable before answering.
+      await svc.log.sync();
       return c.json({ keyId, revoked: true });
     },
   );

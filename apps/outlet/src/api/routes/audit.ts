@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { AccountId, Sku, Timestamp } from "@stockroom/contracts";
-import { and, asc, eq, gt, gte, lt } from "drizzle-orm";
+import { and, asc, eq, gt, lte } from "drizzle-orm";
 import { events } from "../../storage/schema.ts";
 import type { GatewayEnv, OutletServices } from "../context.ts";
 import { errors, requires } from "./common.ts";
@@ -26,16 +26,16 @@ export function auditRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): 
     }),
     (c) => {
       const q = c.req.valid("query");
+      const range = svc.log.seqRange(q.startTime, q.endTime);
       const rows = svc.log.db
         .select()
         .from(events)
         .where(
           and(
-            gt(events.seq, q.afterSeq),
+            gt(events.seq, Math.max(q.afterSeq, range.after)),
+            lte(events.seq, range.upTo),
             q.sku ? eq(events.sku, q.sku) : undefined,
             q.accountId ? eq(events.actor, q.accountId) : undefined,
-            q.startTime !== undefined ? gte(events.ts, q.startTime) : undefined,
-            q.endTime !== undefined ? lt(events.ts, q.endTime) : undefined,
           ),
         )
         .orderBy(asc(events.seq))

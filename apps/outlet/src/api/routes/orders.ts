@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { OrderId, PlaceOrder, Price, Quantity, Sku, Timestamp } from "@stockroom/contracts";
-import { and, asc, eq, gte, lt, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import { events } from "../../storage/schema.ts";
 import { commitCommand } from "../commit.ts";
 import type { GatewayEnv, OutletServices } from "../context.ts";
@@ -133,6 +133,7 @@ export function orderRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): 
     }),
     (c) => {
       const q = c.req.valid("query");
+      const range = svc.log.seqRange(q.startTime, q.endTime);
       const rows = svc.log.db
         .select()
         .from(events)
@@ -140,8 +141,8 @@ export function orderRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): 
           and(
             eq(events.type, "execution"),
             q.sku ? eq(events.sku, q.sku) : undefined,
-            q.startTime !== undefined ? gte(events.ts, q.startTime) : undefined,
-            q.endTime !== undefined ? lt(events.ts, q.endTime) : undefined,
+            gt(events.seq, range.after),
+            lte(events.seq, range.upTo),
             q.orderId !== undefined
               ? sql`(json_extract(${events.payload}, '$.inflowOrderId') = ${q.orderId} OR json_extract(${events.payload}, '$.outflowOrderId') = ${q.orderId})`
               : undefined,

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 
-/** Stable problem types: `https://stockroom.dev/problems/<slug>` (as the outlet's). */
+/** Stable problem types: `https://stockroom.dev/problems/<slug>`, the same in every service. */
 export const PROBLEM_BASE = "https://stockroom.dev/problems/";
 
 export interface Problem {

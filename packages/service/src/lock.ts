@@ -1,13 +1,17 @@
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 
-/** One writer per database: a pid file, taken over when its owner is gone (e.g. after kill -9). */
-export function acquireLock(file: string): () => void {
+/**
+ * One process per database: a pid file, taken over when its owner is gone (e.g. after kill -9).
+ * Returns the release function.
+ */
+export function acquireLock(file: string, what: string): () => void {
   try {
     writeFileSync(file, String(process.pid), { flag: "wx" });
-  } catch {
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") throw error;
     const owner = Number(readFileSync(file, "utf8"));
     if (owner && owner !== process.pid && isAlive(owner)) {
-      throw new Error(`the outlet database is in use by process ${owner} (${file})`);
+      throw new Error(`${what} is in use by process ${owner} (${file})`);
     }
     writeFileSync(file, String(process.pid));
   }

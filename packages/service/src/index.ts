@@ -1,0 +1,3 @@
+export * from "./lock.ts";
+export * from "./problem.ts";
+export * from "./replication.ts";
