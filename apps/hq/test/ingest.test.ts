@@ -71,10 +71,13 @@ describe("applying outlets' events", () => {
       });
       expect(row.outlets.map((x) => x.outletId)).toEqual(["north", "south"]);
     }
-    await waitFor(() => hq.services.aggregator.mdSeq("SKU-000.trades", true) > 0, "commits");
     for (const { o } of outlets) {
       const fills = o.log.filter((e) => e.payload.type === "execution");
-      const stored = executions(hq.services.db, { outletId: o.outletId, limit: 100_000, order: "asc" });
+      // Applied in memory comes first; the history is there once the writer thread has committed.
+      const stored = await waitFor(() => {
+        const rows = executions(hq.services.db, { outletId: o.outletId, limit: 100_000, order: "asc" });
+        return rows.length >= fills.length ? rows : null;
+      }, `${o.outletId}'s executions committed`);
       expect(stored.map((x) => x.execId)).toEqual(fills.map((e) => (e.payload as { execId: number }).execId));
       expect(stored.map((x) => [x.seq, x.ts, x.sku, x.price, x.quantity])).toEqual(
         fills.map((e) => {
