@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 const BENCHES: Record<string, string> = {
   engine: "the engine alone: a seeded mixed workload, and a limit+cancel flow against nodejs-order-book",
   outlet: "outlet node: durable writer vs raw SQLite, HTTP writes vs bare Hono, batch endpoint",
-  hq: "HQ ingest: events/s applied and committed from a JetStream stream pre-filled by several outlets",
+  hq: "HQ ingest: events/s applied and committed from a pre-filled JetStream stream; an outlet's 100K catch-up",
 };
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -147,6 +147,26 @@ describe("applying outlets' events", () => {
     );
   });
 
+  it("saves a replica asked for while a batch is open only once the batch's writes are handed over", async () => {
+    const { o, w, pub } = await outlet("saver", 81);
+    await pub.publish(w.run(100));
+    await appliedTo(o);
+    const st = agg().outlets.get("saver")!;
+    const message = {
+      subject: "stockroom.events.saver",
+      streamSeq: 0,
+      data: new TextEncoder().encode(JSON.stringify(w.run(20))),
+    };
+    const open = agg().beginBatch();
+    expect(open.apply(message)).toBe("applied");
+    expect(st.appliedSeq).toBe(o.seq);
+    // Saved now, the replica would be ahead of the effects the database holds.
+    expect(agg().maybeSnapshot(st, Date.now(), true)).toBe(false);
+    expect(st.snapSeq).toBeLessThan(o.seq);
+    await open.end();
+    expect(st.snapSeq).toBe(o.seq);
+  });
+
   it("starts its durable consumer again when it is deleted under it, and goes on applying", async () => {
     const { o, w, pub } = await outlet("orphan", 71);
     await pub.publish(w.run(100));

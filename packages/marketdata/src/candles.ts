@@ -16,10 +16,10 @@ export class CandleSeries {
   }
 
   /**
-   * Adds a trade and returns a copy of its candle, or null when the trade is older than every
-   * candle kept. Open and close follow trade time, not arrival, so late trades land right.
+   * Adds a trade to its candle (none when the trade is older than every candle kept). Open and
+   * close follow trade time, not arrival, so late trades land right.
    */
-  add(trade: Trade): Candle | null {
+  add(trade: Trade): void {
     const start = bucketStart(this.resolution, trade.ts);
     const last = this.ring.last();
     let candle = last?.start === start ? last : undefined;
@@ -38,8 +38,8 @@ export class CandleSeries {
       };
       this.ring.push(candle);
     }
-    candle ??= this.find(start);
-    if (!candle) return null;
+    candle ??= this.at(start);
+    if (!candle) return;
     if (trade.ts < candle.openTs) {
       candle.open = trade.price;
       candle.openTs = trade.ts;
@@ -52,7 +52,6 @@ export class CandleSeries {
     candle.low = Math.min(candle.low, trade.price);
     candle.volume += trade.quantity;
     candle.trades += 1;
-    return { ...candle };
   }
 
   /** Copies of the candles with `start <= candle.start < end`. */
@@ -70,7 +69,8 @@ export class CandleSeries {
     return this.ring.toArray().map((c) => ({ ...c }));
   }
 
-  private find(start: number): Candle | undefined {
+  /** The candle starting at `start`, itself (copy it to keep it). */
+  at(start: number): Candle | undefined {
     const i = this.lowerBound(start);
     const c = i < this.ring.size ? this.ring.at(i) : undefined;
     return c?.start === start ? c : undefined;

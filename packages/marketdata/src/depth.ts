@@ -21,6 +21,8 @@ type Level = Omit<DepthLevel, "price">;
 type Levels = Record<Side, Map<number, Level>>;
 
 const EMPTY: Level = { quantity: 0, held: 0, orders: 0 };
+/** What most events change: nothing (shared, so they allocate nothing). */
+export const NO_CHANGES: ReadonlyMap<string, DepthChange[]> = new Map();
 
 /**
  * L2 depth of every sku of one outlet, kept from the engine's events. Each `apply` returns
@@ -30,8 +32,11 @@ export class DepthBook {
   private readonly orders = new Map<number, RestingOrder>();
   private readonly holds = new Map<string, HeldUnits["allocations"]>();
   private readonly books = new Map<string, Levels>();
-  /** Levels touched by the event being applied, with their state before it. */
-  private touched = new Map<string, Map<string, DepthChange>>();
+  /**
+   * Levels touched by the event being applied, with their state before it: a few at most, so a
+   * list searched in place (this runs for every event, and keys per level would be garbage).
+   */
+  private readonly touched: (DepthChange & { sku: string })[] = [];
 
   constructor(orders: readonly RestingOrder[] = [], holds: readonly HeldUnits[] = []) {
     for (const o of orders) this.add({ ...o });
@@ -40,10 +45,10 @@ export class DepthBook {
         holdId,
         allocations.map((a) => ({ ...a })),
       );
-    this.touched.clear();
+    this.touched.length = 0;
   }
 
-  apply(event: EngineEvent): Map<string, DepthChange[]> {
+  apply(event: EngineEvent): ReadonlyMap<string, DepthChange[]> {
     switch (event.type) {
       case "order.rested":
         this.remove(event.orderId);
@@ -68,15 +73,10 @@ export class DepthBook {
       case "execution": {
         // Whichever side rests loses the units: usually only the one that did not aggress, both
         // when released held units meet waiting demand. A hold takes units it already held.
-        for (const id of [event.inflowOrderId, event.outflowOrderId]) {
-          const o = id === null ? undefined : this.orders.get(id);
-          if (o)
-            this.change(
-              o,
-              -event.quantity,
-              event.aggressor === "hold" && id === event.inflowOrderId ? -event.quantity : 0,
-            );
-        }
+        const inflow = this.orders.get(event.inflowOrderId);
+        if (inflow) this.change(inflow, -event.quantity, event.aggressor === "hold" ? -event.quantity : 0);
+        const outflow = event.outflowOrderId === null ? undefined : this.orders.get(event.outflowOrderId);
+        if (outflow) this.change(outflow, -event.quantity, 0);
         break;
       }
       case "hold.placed": {
@@ -146,36 +146,41 @@ export class DepthBook {
       book = { inflow: new Map(), outflow: new Map() };
       this.books.set(o.sku, book);
     }
-    const before = book[o.side].get(o.price) ?? EMPTY;
-    this.touch(o, before);
-    const after = { quantity: before.quantity + quantity, held: before.held + held, orders: before.orders + orders };
-    if (after.orders === 0) book[o.side].delete(o.price);
-    else book[o.side].set(o.price, after);
+    const levels = book[o.side];
+    let level = levels.get(o.price);
+    this.touch(o, level ?? EMPTY);
+    // Updated in place (touch kept the state before the event): this runs for every change.
+    if (!level) {
+      level = { quantity: 0, held: 0, orders: 0 };
+      levels.set(o.price, level);
+    }
+    level.quantity += quantity;
+    level.held += held;
+    level.orders += orders;
+    if (level.orders === 0) levels.delete(o.price);
   }
 
   private touch(o: RestingOrder, before: Level): void {
-    let bySku = this.touched.get(o.sku);
-    if (!bySku) {
-      bySku = new Map();
-      this.touched.set(o.sku, bySku);
-    }
-    const key = `${o.side}:${o.price}`;
-    if (!bySku.has(key)) bySku.set(key, { side: o.side, price: o.price, ...before });
+    for (const t of this.touched) if (t.price === o.price && t.side === o.side && t.sku === o.sku) return;
+    this.touched.push({ sku: o.sku, side: o.side, price: o.price, ...before });
   }
 
-  /** The touched levels whose state differs from before the event, as they are now. */
-  private flush(): Map<string, DepthChange[]> {
+  /** The touched levels whose state differs from before the event, as they are now, per sku. */
+  private flush(): ReadonlyMap<string, DepthChange[]> {
+    if (this.touched.length === 0) return NO_CHANGES;
     const out = new Map<string, DepthChange[]>();
-    for (const [sku, levels] of this.touched) {
-      const changes: DepthChange[] = [];
-      for (const before of levels.values()) {
-        const now = this.books.get(sku)?.[before.side].get(before.price) ?? EMPTY;
-        if (now.quantity !== before.quantity || now.held !== before.held || now.orders !== before.orders)
-          changes.push({ side: before.side, price: before.price, ...now });
+    for (const before of this.touched) {
+      const { sku, side, price } = before;
+      const now = this.books.get(sku)?.[side].get(price) ?? EMPTY;
+      if (now.quantity === before.quantity && now.held === before.held && now.orders === before.orders) continue;
+      let changes = out.get(sku);
+      if (!changes) {
+        changes = [];
+        out.set(sku, changes);
       }
-      if (changes.length > 0) out.set(sku, changes);
+      changes.push({ side, price, ...now });
     }
-    this.touched = new Map();
+    this.touched.length = 0;
     return out;
   }
 }

@@ -1,7 +1,7 @@
 import type { EventEnvelope } from "@stockroom/contracts";
 import { MarketData, type MarketDataOptions, type MarketDataSnapshot } from "./market-data.ts";
 import { type MergedDepth, mergeCandles, mergeDepth } from "./merge.ts";
-import type { Candle, Resolution, Update } from "./types.ts";
+import type { Candle, DepthChange, Resolution, Update } from "./types.ts";
 
 export type OutletUpdate = Update & { outletId: string };
 
@@ -18,12 +18,23 @@ export class MarketDataHub {
   /** Routes an envelope to its outlet; updates carry the outletId (depth `seq` counts per outlet and sku). */
   feed(envelope: EventEnvelope): OutletUpdate[] {
     const { outletId } = envelope;
+    const updates = this.of(outletId).feedEnvelope(envelope);
+    return updates.map((u) => ({ outletId, ...u }));
+  }
+
+  /** `feed` without building the updates: the envelope's depth changes per sku (see `MarketData.apply`). */
+  apply(envelope: EventEnvelope): ReadonlyMap<string, DepthChange[]> {
+    return this.of(envelope.outletId).applyEnvelope(envelope);
+  }
+
+  /** The outlet's market data, created on its first envelope. */
+  private of(outletId: string): MarketData {
     let md = this.outlets.get(outletId);
     if (!md) {
       md = new MarketData(this.options);
       this.outlets.set(outletId, md);
     }
-    return md.feedEnvelope(envelope).map((u) => ({ outletId, ...u }));
+    return md;
   }
 
   outlet(outletId: string): MarketData | undefined {

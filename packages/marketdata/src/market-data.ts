@@ -1,8 +1,17 @@
 import type { EngineEvent, EventEnvelope } from "@stockroom/contracts";
 import { CandleSeries } from "./candles.ts";
-import { DepthBook, type HeldUnits, type RestingOrder } from "./depth.ts";
+import { DepthBook, type HeldUnits, NO_CHANGES, type RestingOrder } from "./depth.ts";
 import { Ring } from "./ring.ts";
-import { type Candle, type Depth, RESOLUTIONS, type Resolution, type Trade, type Update } from "./types.ts";
+import { bucketStart } from "./time.ts";
+import {
+  type Candle,
+  type Depth,
+  type DepthChange,
+  RESOLUTIONS,
+  type Resolution,
+  type Trade,
+  type Update,
+} from "./types.ts";
 
 export interface MarketDataOptions {
   /** Candles kept per sku and resolution (older ones are dropped). */
@@ -58,37 +67,53 @@ export class MarketData {
 
   /** Feeds one envelope of this outlet's log: a redelivered one changes nothing, a gap is an error. */
   feedEnvelope(envelope: EventEnvelope): Update[] {
-    if (envelope.seq <= this.seq) return [];
-    if (envelope.seq !== this.seq + 1)
-      throw new Error(`market data: expected seq ${this.seq + 1} of ${envelope.outletId}, got ${envelope.seq}`);
-    this.seq = envelope.seq;
-    return this.feed(envelope.payload, envelope.ts);
+    return this.next(envelope) ? this.feed(envelope.payload, envelope.ts) : [];
+  }
+
+  /** `feedEnvelope` without building the updates (see `apply`). */
+  applyEnvelope(envelope: EventEnvelope): ReadonlyMap<string, DepthChange[]> {
+    return this.next(envelope) ? this.apply(envelope.payload, envelope.ts) : NO_CHANGES;
   }
 
   /** Feeds one event with its sequenced timestamp; returns the derived updates in order. */
   feed(event: EngineEvent, ts: number): Update[] {
+    const depth = this.apply(event, ts);
+    const updates: Update[] = [];
+    const trade = event.type === "execution" ? this.sku(event.sku).trades.last()! : null;
+    if (trade) updates.push({ type: "trade", trade: { ...trade } });
+    for (const [sku, changes] of depth)
+      updates.push({ type: "depth", sku, seq: this.sku(sku).depthSeq, ts: this.ts, changes });
+    if (trade) {
+      const { candles } = this.sku(trade.sku);
+      for (const resolution of RESOLUTIONS) {
+        const candle = candles[resolution].at(bucketStart(resolution, trade.ts));
+        if (candle) updates.push({ type: "candle", sku: trade.sku, resolution, candle: { ...candle } });
+      }
+    }
+    return updates;
+  }
+
+  /**
+   * What `feed` does to the state, without building its updates, for a caller that tracks what
+   * changed itself: returns only the depth changes, per sku. A trade changes its sku's candle
+   * at every resolution (see `bucketStart`).
+   */
+  apply(event: EngineEvent, ts: number): ReadonlyMap<string, DepthChange[]> {
     // Sequenced time never goes backwards (docs/engine.md), so candles only ever grow at the end.
     this.ts = Math.max(this.ts, ts);
-    const updates: Update[] = [];
     let trade: Trade | null = null;
     if (event.type === "execution") {
       const { sku, price, quantity, execId, aggressor } = event;
       trade = { sku, price, quantity, ts: this.ts, execId, aggressor };
       this.sku(sku).trades.push(trade);
-      updates.push({ type: "trade", trade: { ...trade } });
     }
-    for (const [sku, changes] of this.book.apply(event)) {
-      const data = this.sku(sku);
-      updates.push({ type: "depth", sku, seq: ++data.depthSeq, ts: this.ts, changes });
-    }
+    const depth = this.book.apply(event);
+    for (const sku of depth.keys()) this.sku(sku).depthSeq++;
     if (trade) {
       const { candles } = this.sku(trade.sku);
-      for (const resolution of RESOLUTIONS) {
-        const candle = candles[resolution].add(trade);
-        if (candle) updates.push({ type: "candle", sku: trade.sku, resolution, candle });
-      }
+      for (const resolution of RESOLUTIONS) candles[resolution].add(trade);
     }
-    return updates;
+    return depth;
   }
 
   skus(): string[] {
@@ -139,6 +164,15 @@ export class MarketData {
       for (const t of s.trades) data.trades.push({ ...t });
     }
     return md;
+  }
+
+  /** Takes the envelope's seq: false for a redelivered one, an error for a gap. */
+  private next(envelope: EventEnvelope): boolean {
+    if (envelope.seq <= this.seq) return false;
+    if (envelope.seq !== this.seq + 1)
+      throw new Error(`market data: expected seq ${this.seq + 1} of ${envelope.outletId}, got ${envelope.seq}`);
+    this.seq = envelope.seq;
+    return true;
   }
 
   private sku(sku: string, candles?: Record<Resolution, Candle[]>): SkuData {

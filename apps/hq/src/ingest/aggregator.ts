@@ -1,4 +1,5 @@
 import { hash } from "node:crypto";
+import type { Span } from "@opentelemetry/api";
 import {
   type EngineEvent,
   type EventEnvelope,
@@ -9,11 +10,13 @@ import {
 } from "@stockroom/contracts";
 import { Engine, type EngineSnapshot, stockDigest } from "@stockroom/engine";
 import {
+  bucketStart,
   type Candle,
   type DepthLevel,
   MarketDataHub,
   type MarketDataOptions,
   type MarketDataSnapshot,
+  RESOLUTIONS,
   type Resolution,
 } from "@stockroom/marketdata";
 import { outletOfSubject } from "@stockroom/service";
@@ -148,14 +151,35 @@ interface OrderPatch {
   updatedTs: number;
 }
 
+/** The names of a sku's market-data streams (their counters number its messages). */
+interface StreamNames {
+  trades: string;
+  depth: string;
+  candles: Record<Resolution, string>;
+}
+
+/** The chain-wide depth levels a batch changed in one sku (prices per side). */
+interface DepthTouched extends Record<Side, Set<number>> {
+  ts: number;
+}
+
+/** A batch being applied a message at a time (see `Aggregator.beginBatch`). */
+export interface OpenBatch {
+  apply(m: IncomingMessage): Outcome;
+  /** Hands the batch's writes to the writer; resolves once they are durable (as `applyBatch`'s `committed`). */
+  end(): Promise<void>;
+}
+
 class Batch {
   events = 0;
   skipped = 0;
   readonly perOutlet = new Map<string, number>();
   readonly trades: TradeOut[] = [];
-  readonly depthTouched = new Map<string, { ts: number; levels: Map<string, { side: Side; price: number }> }>();
-  readonly candlesTouched = new Map<string, { sku: string; resolution: Resolution; starts: Set<number> }>();
-  readonly orders = new Map<string, OrderPatch>();
+  readonly depthTouched = new Map<string, DepthTouched>();
+  /** Starts of the candles changed, per sku and resolution: a few at most, so a list, not a set. */
+  readonly candlesTouched = new Map<string, Map<Resolution, number[]>>();
+  /** Order rows to write, per outlet and order id (number keys: no key string per event). */
+  readonly orders = new Map<string, Map<number, OrderPatch>>();
   readonly skus = new Set<string>();
   readonly outlets = new Set<OutletState>();
   readonly changed = new Set<string>();
@@ -171,6 +195,7 @@ export interface AggregatorOptions {
 }
 
 const decoder = new TextDecoder();
+const SIDES: readonly Side[] = ["inflow", "outflow"];
 
 /**
  * Applies every outlet's replicated events, strictly in sequence per outlet, to per-outlet
@@ -183,9 +208,18 @@ export class Aggregator {
   hub: MarketDataHub;
   readonly depth = new ChainDepth();
   private readonly mdSeqs = new Map<string, number>();
+  /**
+   * The market-data stream names of each sku, built once: a name concatenated afresh for every
+   * trade would be hashed afresh on every counter lookup.
+   */
+  private readonly streamNames = new Map<string, StreamNames>();
   /** The counters as committed: what the trades history (SQLite) has reached. */
   private readonly committedSeqs = new Map<string, number>();
   private readonly listeners = new Set<(c: Committed) => void>();
+  /** The batch being applied (see `beginBatch`). */
+  private open: Batch | null = null;
+  /** Replicas asked to be saved while a batch was open. */
+  private readonly snapshotsWanted = new Set<OutletState>();
   private readonly snapshotEveryEvents: number;
   private readonly snapshotEveryMs: number;
   private readonly mdOptions: MarketDataOptions;
@@ -246,19 +280,44 @@ export class Aggregator {
     messages: readonly IncomingMessage[],
     options: { final?: boolean } = {},
   ): { outcomes: Outcome[]; committed: Promise<void> } {
+    const open = this.beginBatch(options);
+    const outcomes = messages.map((m) => open.apply(m));
+    return { outcomes, committed: open.end() };
+  }
+
+  /**
+   * `applyBatch` a message at a time, so that a caller can let the event loop run between
+   * messages (NATS keeps delivering meanwhile). Until `end`, replicas are not saved: a saved
+   * replica must never be ahead of the effects the database holds.
+   */
+  beginBatch(options: { final?: boolean } = {}): OpenBatch {
     if (this.failure) throw this.failure;
-    const started = performance.now();
+    if (this.open) throw new Error("a batch is already open");
     const batch = new Batch();
-    const spans = messages.map((m) =>
-      startMessageSpan("hq.apply", m.traceparent, {
-        "messaging.destination.name": m.subject,
-        "stockroom.first_seq": m.firstSeq ?? 0,
-        "stockroom.last_seq": m.lastSeq ?? 0,
-      }),
-    );
-    const outcomes = messages.map((m) => this.applyMessage(m, options.final === true, batch));
+    this.open = batch;
+    const started = performance.now();
+    const spans: Span[] = [];
+    return {
+      apply: (m) => {
+        spans.push(
+          startMessageSpan("hq.apply", m.traceparent, {
+            "messaging.destination.name": m.subject,
+            "stockroom.first_seq": m.firstSeq ?? 0,
+            "stockroom.last_seq": m.lastSeq ?? 0,
+          }),
+        );
+        return this.applyMessage(m, options.final === true, batch);
+      },
+      end: () => {
+        this.open = null;
+        return this.endBatch(batch, spans, started);
+      },
+    };
+  }
+
+  private endBatch(batch: Batch, spans: Span[], started: number): Promise<void> {
     this.flushOrders(batch);
-    const { depth, candles } = this.numberMarketData(batch);
+    const { depth, candles, seqs } = this.numberMarketData(batch);
     const now = Date.now();
     for (const st of batch.outlets) batch.write.outlets.push(outletRow(st, now));
     for (const [outlet, n] of batch.perOutlet) this.metrics.eventsApplied.inc({ outlet }, n);
@@ -271,7 +330,10 @@ export class Aggregator {
       skus: batch.skus,
       outlets: batch.changed,
     };
-    const seqs = batch.write.seqs;
+    // The commit callback keeps only what it needs, not the batch: its rows and patches are
+    // thousands of objects that would otherwise outlive young-generation GCs until the commit.
+    const { outlets } = batch;
+    const count = spans.length;
     const write =
       batch.write.outlets.length > 0 || batch.write.divergences.length > 0
         ? this.writer.write(batch.write)
@@ -281,8 +343,8 @@ export class Aggregator {
         for (const span of spans) span.end();
         for (const [stream, seq] of seqs) this.committedSeqs.set(stream, seq);
         this.metrics.batchSeconds.observe((performance.now() - started) / 1000);
-        this.metrics.messages.inc(messages.length);
-        for (const st of batch.outlets) this.metrics.appliedSeq.set({ outlet: st.outletId }, st.appliedSeq);
+        this.metrics.messages.inc(count);
+        for (const st of outlets) this.metrics.appliedSeq.set({ outlet: st.outletId }, st.appliedSeq);
         for (const listener of this.listeners) {
           try {
             listener(committed);
@@ -298,8 +360,10 @@ export class Aggregator {
       },
     );
     done.catch(() => {}); // the caller awaits it; the failure is also kept in `failure`
-    for (const st of batch.outlets) this.maybeSnapshot(st, now);
-    return { outcomes, committed: done };
+    for (const st of outlets) this.maybeSnapshot(st, now);
+    for (const st of this.snapshotsWanted) this.maybeSnapshot(st, now, true);
+    this.snapshotsWanted.clear();
+    return done;
   }
 
   /** Memory is ahead of the database now: nothing more may be applied; HQ must restart. */
@@ -395,7 +459,7 @@ export class Aggregator {
   private rollForward(st: OutletState, e: EventEnvelope, batch: Batch): boolean {
     try {
       st.engine.apply(e.payload, e.ts);
-      for (const u of this.hub.feed(e)) if (u.type === "depth") this.depth.apply(st.outletId, u.sku, u.changes);
+      for (const [sku, changes] of this.hub.apply(e)) this.depth.apply(st.outletId, sku, changes);
     } catch (error) {
       this.unappliable(st, e, error as Error, batch);
       return false;
@@ -409,26 +473,28 @@ export class Aggregator {
     const p = e.payload;
     try {
       st.engine.apply(p, e.ts);
-      for (const u of this.hub.feed(e)) {
-        if (u.type === "depth") {
-          let touched = batch.depthTouched.get(u.sku);
-          if (!touched) {
-            touched = { ts: u.ts, levels: new Map() };
-            batch.depthTouched.set(u.sku, touched);
-          }
-          touched.ts = u.ts;
-          const levels = touched.levels;
-          this.depth.apply(st.outletId, u.sku, u.changes, (side, price) =>
-            levels.set(`${side}:${price}`, { side, price }),
-          );
-        } else if (u.type === "candle") {
-          const key = `${u.sku}\u0000${u.resolution}`;
-          let touched = batch.candlesTouched.get(key);
-          if (!touched) {
-            touched = { sku: u.sku, resolution: u.resolution, starts: new Set() };
-            batch.candlesTouched.set(key, touched);
-          }
-          touched.starts.add(u.candle.start);
+      // Market data without its update messages: the batch notes what changed and numbers
+      // one message per changed depth sku and candle when it is done (numberMarketData).
+      for (const [sku, changes] of this.hub.apply(e)) {
+        let touched = batch.depthTouched.get(sku);
+        if (!touched) {
+          touched = { ts: e.ts, inflow: new Set(), outflow: new Set() };
+          batch.depthTouched.set(sku, touched);
+        }
+        touched.ts = e.ts;
+        this.depth.apply(st.outletId, sku, changes, touched);
+      }
+      if (p.type === "execution") {
+        let bySku = batch.candlesTouched.get(p.sku);
+        if (!bySku) {
+          bySku = new Map();
+          batch.candlesTouched.set(p.sku, bySku);
+        }
+        for (const resolution of RESOLUTIONS) {
+          const start = bucketStart(resolution, e.ts);
+          const starts = bySku.get(resolution);
+          if (!starts) bySku.set(resolution, [start]);
+          else if (!starts.includes(start)) starts.push(start);
         }
       }
     } catch (error) {
@@ -451,8 +517,7 @@ export class Aggregator {
   private record(st: OutletState, e: EventEnvelope, p: EngineEvent, batch: Batch): void {
     switch (p.type) {
       case "execution": {
-        const stream = `${p.sku}.trades`;
-        const tradeSeq = this.nextSeq(stream, batch);
+        const tradeSeq = this.nextSeq(this.streamsOf(p.sku).trades, batch);
         batch.write.executions.push([
           st.outletId,
           p.execId,
@@ -485,7 +550,7 @@ export class Aggregator {
         return;
       }
       case "order.accepted":
-        batch.orders.set(`${st.outletId}\u0000${p.orderId}`, {
+        this.ordersOf(st, batch).set(p.orderId, {
           isNew: true,
           outletId: st.outletId,
           orderId: p.orderId,
@@ -549,8 +614,8 @@ export class Aggregator {
     status: string | null = null,
     cancelReason: string | null = null,
   ): void {
-    const key = `${st.outletId}\u0000${orderId}`;
-    let patch = batch.orders.get(key);
+    const orders = this.ordersOf(st, batch);
+    let patch = orders.get(orderId);
     if (!patch) {
       patch = {
         isNew: false,
@@ -573,7 +638,7 @@ export class Aggregator {
         updatedSeq: 0,
         updatedTs: 0,
       };
-      batch.orders.set(key, patch);
+      orders.set(orderId, patch);
     }
     const order = st.engine.orders.get(orderId);
     if (order) {
@@ -591,63 +656,92 @@ export class Aggregator {
     patch.updatedTs = e.ts;
   }
 
+  private ordersOf(st: OutletState, batch: Batch): Map<number, OrderPatch> {
+    let orders = batch.orders.get(st.outletId);
+    if (!orders) {
+      orders = new Map();
+      batch.orders.set(st.outletId, orders);
+    }
+    return orders;
+  }
+
   private flushOrders(batch: Batch): void {
     const { orderInserts, orderUpdates } = batch.write;
-    for (const p of batch.orders.values()) {
-      if (p.isNew) {
-        orderInserts.push([
-          p.outletId,
-          p.orderId,
-          p.accountId,
-          p.sku,
-          p.side,
-          p.price,
-          p.quantity,
-          p.filled,
-          p.remaining,
-          p.status,
-          p.cancelReason,
-          p.timeInForce,
-          p.reason,
-          p.reference,
-          p.createdSeq,
-          p.createdTs,
-          p.updatedSeq,
-          p.updatedTs,
-        ]);
-      } else {
-        orderUpdates.push([
-          p.price,
-          p.quantity,
-          p.filled,
-          p.remaining,
-          p.status,
-          p.cancelReason,
-          p.updatedSeq,
-          p.updatedTs,
-          p.outletId,
-          p.orderId,
-        ]);
+    for (const orders of batch.orders.values())
+      for (const p of orders.values()) {
+        if (p.isNew) {
+          orderInserts.push([
+            p.outletId,
+            p.orderId,
+            p.accountId,
+            p.sku,
+            p.side,
+            p.price,
+            p.quantity,
+            p.filled,
+            p.remaining,
+            p.status,
+            p.cancelReason,
+            p.timeInForce,
+            p.reason,
+            p.reference,
+            p.createdSeq,
+            p.createdTs,
+            p.updatedSeq,
+            p.updatedTs,
+          ]);
+        } else {
+          orderUpdates.push([
+            p.price,
+            p.quantity,
+            p.filled,
+            p.remaining,
+            p.status,
+            p.cancelReason,
+            p.updatedSeq,
+            p.updatedTs,
+            p.outletId,
+            p.orderId,
+          ]);
+        }
       }
-    }
   }
 
   /** Numbers the batch's depth and candle messages (one per sku / candle) and stores every counter it moved. */
-  private numberMarketData(batch: Batch): { depth: DepthOut[]; candles: CandleOut[] } {
+  private numberMarketData(batch: Batch): { depth: DepthOut[]; candles: CandleOut[]; seqs: [string, number][] } {
     const depth: DepthOut[] = [];
-    for (const [sku, { ts, levels }] of batch.depthTouched) {
-      const changes = [...levels.values()].map(({ side, price }) => ({ side, ...this.depth.level(sku, side, price) }));
-      depth.push({ seq: this.nextSeq(`${sku}.depth`, batch), sku, ts, changes });
+    for (const [sku, touched] of batch.depthTouched) {
+      const changes: DepthOut["changes"] = [];
+      for (const side of SIDES)
+        for (const price of touched[side]) changes.push({ side, ...this.depth.level(sku, side, price) });
+      depth.push({ seq: this.nextSeq(this.streamsOf(sku).depth, batch), sku, ts: touched.ts, changes });
     }
     const candles: CandleOut[] = [];
-    for (const { sku, resolution, starts } of batch.candlesTouched.values()) {
-      for (const start of starts) {
-        const candle = this.hub.candles(sku, resolution, start, start + 1)[0];
-        if (candle) candles.push({ seq: this.nextSeq(`${sku}.candles.${resolution}`, batch), sku, resolution, candle });
-      }
+    for (const [sku, bySku] of batch.candlesTouched) {
+      const streams = this.streamsOf(sku).candles;
+      for (const [resolution, starts] of bySku)
+        for (const start of starts) {
+          const candle = this.hub.candles(sku, resolution, start, start + 1)[0];
+          if (candle) candles.push({ seq: this.nextSeq(streams[resolution], batch), sku, resolution, candle });
+        }
     }
-    for (const stream of batch.streams) batch.write.seqs.push([stream, this.mdSeqs.get(stream)!]);
-    return { depth, candles };
+    const seqs: [string, number][] = [];
+    for (const stream of batch.streams) {
+      const seq: [string, number] = [stream, this.mdSeqs.get(stream)!];
+      seqs.push(seq);
+      batch.write.seqs.push(seq);
+    }
+    return { depth, candles, seqs };
+  }
+
+  private streamsOf(sku: string): StreamNames {
+    let names = this.streamNames.get(sku);
+    if (!names) {
+      const candles = Object.fromEntries(RESOLUTIONS.map((r) => [r, `${sku}.candles.${r}`]));
+      names = { trades: `${sku}.trades`, depth: `${sku}.depth`, candles: candles as StreamNames["candles"] };
+      this.streamNames.set(sku, names);
+    }
+    return names;
   }
 
   private nextSeq(stream: string, batch: Batch): number {
@@ -719,6 +813,11 @@ export class Aggregator {
   /** Saves the outlet's replica when enough happened since the last save. */
   maybeSnapshot(st: OutletState, now = Date.now(), force = false): boolean {
     if (st.corrupt || st.recovering || st.appliedSeq === st.snapSeq) return false;
+    if (this.open) {
+      // Its effects are not written yet: the batch's end saves it (when asked, or when due).
+      if (force) this.snapshotsWanted.add(st);
+      return false;
+    }
     const due =
       force || st.appliedSeq - st.snapSeq >= this.snapshotEveryEvents || now - st.snapAt >= this.snapshotEveryMs;
     if (!due) return false;
@@ -889,8 +988,10 @@ export function differingSkus(a: readonly StockRow[], b: readonly StockRow[]): s
   return out.sort();
 }
 
-/** The envelope's hash as `hashEnvelope` (@stockroom/contracts) computes it, with the one-shot digest. */
+/**
+ * The envelope's hash as `hashEnvelope` (@stockroom/contracts) computes it: the same JSON array,
+ * serialised in one go (no head to slice and join), with the one-shot digest.
+ */
 export function envelopeHash(e: EventEnvelope): string {
-  const head = JSON.stringify([e.v, e.outletId, e.seq, e.ts, e.type, e.actor, e.prevHash]);
-  return hash("sha256", `${head.slice(0, -1)},${JSON.stringify(e.payload)}]`, "hex");
+  return hash("sha256", JSON.stringify([e.v, e.outletId, e.seq, e.ts, e.type, e.actor, e.prevHash, e.payload]), "hex");
 }

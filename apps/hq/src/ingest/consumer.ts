@@ -19,8 +19,8 @@ import {
   outletOfSubject,
 } from "@stockroom/service";
 import type { Logger } from "pino";
-import type { Aggregator, IncomingMessage } from "./aggregator.ts";
-import { Verifier } from "./verifier.ts";
+import type { Aggregator, IncomingMessage, Outcome } from "./aggregator.ts";
+import { type Ticket, Verifier } from "./verifier.ts";
 
 export interface ConsumerOptions {
   /** Durable consumer name. */
@@ -30,16 +30,26 @@ export interface ConsumerOptions {
 
 export type ConsumerState = "starting" | "consuming" | "stopped" | "failed";
 
-/** A batch closes at about this many bytes of messages (one transaction, a few thousand events). */
-const BATCH_BYTES = 2 * 1024 * 1024;
+/**
+ * A batch closes at about this many bytes of messages (one transaction, ~20,000 events in a
+ * catch-up). Big batches matter when behind: every batch publishes each touched sku's depth and
+ * candles once, writes each market-data counter once, and rewrites the index pages it touches.
+ */
+const BATCH_BYTES = 8 * 1024 * 1024;
 /** Batches applied ahead of their commit. */
 const MAX_IN_FLIGHT = 4;
 /** Messages taken from the consumer but not applied yet (hash checks run on them meanwhile). */
-const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+const MAX_QUEUED_BYTES = 4 * BATCH_BYTES;
+/** The longest the event loop waits while a batch is applied (see `process`). */
+const YIELD_MS = 5;
+/** How long a batch may wait to fill up while the server holds more messages for this consumer. */
+const FILL_WAIT_MS = 100;
+/** Queued bytes a batch waits for: itself, and the next batch for the verifier to check meanwhile. */
+const FILL_BYTES = 2 * BATCH_BYTES;
 
 interface Queued {
   m: JsMsg;
-  check: Promise<number | null>;
+  ticket: Ticket;
 }
 
 /** A JetStream message as the aggregator takes it. */
@@ -105,7 +115,7 @@ export class EventConsumer {
     // Iterator mode: the client pulls more only as messages are taken, so a busy HQ is not
     // flooded (nor does it hold messages past their ack wait).
     // Abort (and be started again by HQ) rather than wait for someone to restore a deleted consumer.
-    this.messages = await consumer.consume({ max_bytes: 8 * 1024 * 1024, abort_on_missing_resource: true });
+    this.messages = await consumer.consume({ max_bytes: 2 * BATCH_BYTES, abort_on_missing_resource: true });
     this.state = "consuming";
     this.logger.info({ consumer: this.options.name }, "event consumer pulling");
     this.loop = this.run(this.messages);
@@ -169,7 +179,8 @@ export class EventConsumer {
   /**
    * Two loops: one takes messages as they come and hands each to the verifier thread (hash
    * checks run ahead, in parallel); the other applies what has arrived in batches — whatever is
-   * there, up to `maxBatchMessages` or ~2 MiB (a few thousand events), one transaction each.
+   * there, up to `maxBatchMessages` or ~`BATCH_BYTES`, one transaction each — without waiting
+   * for the checks: the aggregator checks the hashes of messages the verifier has not reached.
    */
   private async run(messages: ConsumerMessages): Promise<void> {
     const reading = this.read(messages);
@@ -183,6 +194,9 @@ export class EventConsumer {
           this.wakeProcessor = null;
           continue;
         }
+        // Far behind (a catch-up): let a full batch arrive rather than apply a sliver now, as each
+        // batch costs a transaction and market data for every sku. Live traffic never waits.
+        if (this.farBehind()) await this.fill();
         const batch: Queued[] = [];
         let bytes = 0;
         while (this.queue.length > 0 && bytes < BATCH_BYTES && batch.length < this.options.maxBatchMessages) {
@@ -192,12 +206,8 @@ export class EventConsumer {
         }
         this.queuedBytes -= bytes;
         this.wakeReader?.();
-        const checks = await Promise.all(batch.map((q) => q.check));
         if (!this.running) break;
-        await this.process(
-          batch.map((q) => q.m),
-          checks,
-        );
+        await this.process(batch);
       }
       await Promise.all(this.inFlight.splice(0));
     } catch (error) {
@@ -211,10 +221,35 @@ export class EventConsumer {
     await reading;
   }
 
+  /** Whether the server holds at least another full batch for this consumer. */
+  private farBehind(): boolean {
+    const pending = this.queue.at(-1)!.m.info.pending;
+    const meanBytes = this.queuedBytes / this.queue.length;
+    return pending >= this.options.maxBatchMessages || pending * meanBytes >= BATCH_BYTES;
+  }
+
+  /** Waits, up to FILL_WAIT_MS, until a full batch and the next are queued. */
+  private async fill(): Promise<void> {
+    const deadline = performance.now() + FILL_WAIT_MS;
+    const full = () => this.queuedBytes >= FILL_BYTES || this.queue.length >= 2 * this.options.maxBatchMessages;
+    while (!full() && !this.readerDone && this.running) {
+      const left = deadline - performance.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wakeProcessor = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wakeProcessor = null;
+    }
+  }
+
   private async read(messages: ConsumerMessages): Promise<void> {
     try {
       for await (const m of messages) {
-        this.queue.push({ m, check: this.verifier.check(m.data) });
+        this.queue.push({ m, ticket: this.verifier.submit(m.data) });
         this.queuedBytes += m.data.length;
         this.wakeProcessor?.();
         while (this.queuedBytes > MAX_QUEUED_BYTES && this.running) {
@@ -231,15 +266,30 @@ export class EventConsumer {
     }
   }
 
-  /** Applies a batch now; its messages are acknowledged once its commit is durable. */
-  private async process(batch: JsMsg[], checks: (number | null)[] = []): Promise<void> {
-    const incoming = batch.map((m, i) => {
-      const x = toIncoming(m);
-      const bad = checks[i];
-      if (bad !== undefined && bad !== null) x.firstBadHash = bad;
-      return x;
-    });
-    const { outcomes, committed } = this.aggregator.applyBatch(incoming);
+  /**
+   * Applies a batch now, a message at a time, letting the event loop run every YIELD_MS: NATS
+   * delivery (on this thread) and the verifier's answers go on meanwhile, where one long
+   * synchronous apply would leave the socket full and the next batch still to arrive. Its
+   * messages are acknowledged once its commit is durable.
+   */
+  private async process(queued: Queued[]): Promise<void> {
+    const batch = queued.map((q) => q.m);
+    const incoming = batch.map(toIncoming);
+    const open = this.aggregator.beginBatch();
+    const outcomes: Outcome[] = [];
+    let yielded = performance.now();
+    for (let i = 0; i < queued.length; i++) {
+      const { ticket } = queued[i]!;
+      // Checked by the worker, or from here on by the aggregator (the worker skips it).
+      this.verifier.take(ticket);
+      if (ticket.bad !== undefined) incoming[i]!.firstBadHash = ticket.bad;
+      outcomes.push(open.apply(incoming[i]!));
+      if (performance.now() - yielded >= YIELD_MS) {
+        await new Promise(setImmediate);
+        yielded = performance.now();
+      }
+    }
+    const committed = open.end();
     const deferred: number[] = [];
     const done: JsMsg[] = [];
     outcomes.forEach((outcome, i) => {

@@ -1,25 +1,37 @@
 import { Worker } from "node:worker_threads";
 
+/** A message handed to the verifier: `bad` is set once the worker has checked it. */
+export interface Ticket {
+  readonly id: number;
+  /** The index of the first envelope whose hash does not match its content, -1 when all do; unset until checked. */
+  bad?: number;
+}
+
 /**
- * Hash checks on a worker thread, so they run beside the main thread's apply: `check` answers
- * the index of the first envelope whose hash does not match its content, or -1 when all do.
+ * Hash checks on a worker thread, running ahead of the main thread's apply. The main thread
+ * never waits for them: when it takes messages the worker has not reached, it checks their
+ * hashes itself while applying (it parses them anyway, where the worker parses them again), and
+ * the worker skips them. So the two share the work by how far each has got (and the worker,
+ * whose work is optional, runs at a low priority: see verify-worker.js).
  */
 export class Verifier {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, (bad: number | null) => void>();
+  private readonly pending = new Map<number, Ticket>();
+  /** The last ticket id the main thread took: the worker skips those up to it. */
+  private readonly taken = new Int32Array(new SharedArrayBuffer(4));
   private nextId = 1;
   private broken = false;
 
   constructor() {
-    this.worker = new Worker(new URL("./verify-worker.js", import.meta.url));
+    this.worker = new Worker(new URL("./verify-worker.js", import.meta.url), { workerData: { taken: this.taken } });
     this.worker.on("message", (m: { id: number; bad: number }) => {
-      this.pending.get(m.id)?.(m.bad);
+      const ticket = this.pending.get(m.id);
       this.pending.delete(m.id);
+      if (ticket) ticket.bad = m.bad;
     });
+    // Without the worker the main thread checks every hash itself.
     const fail = () => {
-      // Without the worker the main thread checks every hash itself (null: not checked).
       this.broken = true;
-      for (const resolve of this.pending.values()) resolve(null);
       this.pending.clear();
     };
     this.worker.on("error", fail);
@@ -27,16 +39,23 @@ export class Verifier {
     this.worker.unref();
   }
 
-  /** The first bad envelope's index, -1 when every hash matches, or null when not checked. */
-  check(data: Uint8Array): Promise<number | null> {
-    if (this.broken) return Promise.resolve(null);
-    const id = this.nextId++;
+  submit(data: Uint8Array): Ticket {
+    const ticket: Ticket = { id: this.nextId++ };
+    if (this.broken) return ticket;
+    this.pending.set(ticket.id, ticket);
     // A copy of its own (Buffer#slice would share, and transferring would detach, NATS's read buffer).
     const copy = new Uint8Array(data);
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.worker.postMessage({ id, data: copy }, [copy.buffer]);
-    });
+    this.worker.postMessage({ id: ticket.id, data: copy }, [copy.buffer]);
+    return ticket;
+  }
+
+  /** The main thread takes the messages up to this ticket, checked or not: the worker skips the rest of them. */
+  take(ticket: Ticket): void {
+    Atomics.store(this.taken, 0, ticket.id);
+    for (const id of this.pending.keys()) {
+      if (id > ticket.id) break;
+      this.pending.delete(id);
+    }
   }
 
   async close(): Promise<void> {

@@ -14,29 +14,37 @@ export class ChainDepth {
   private readonly perOutlet = new Map<string, Map<string, Sides>>();
   private readonly merged = new Map<string, Sides>();
 
-  /** Applies one outlet's changes to a sku; `touched` hears each merged level that changed. */
-  apply(
-    outletId: string,
-    sku: string,
-    changes: readonly DepthChange[],
-    touched?: (side: Side, price: number) => void,
-  ): void {
+  /** Applies one outlet's changes to a sku; `touched` collects the prices of the merged levels changed. */
+  apply(outletId: string, sku: string, changes: readonly DepthChange[], touched?: Record<Side, Set<number>>): void {
     const books = getOrSet(this.perOutlet, outletId, () => new Map<string, Sides>());
     const own = getOrSet(books, sku, sides);
     const all = getOrSet(this.merged, sku, sides);
     for (const c of changes) {
       const mine = own[c.side];
-      const before = mine.get(c.price);
-      if (c.quantity === 0) mine.delete(c.price);
-      else mine.set(c.price, { quantity: c.quantity, held: c.held, orders: c.orders });
       const sum = all[c.side];
-      const m = sum.get(c.price) ?? { quantity: 0, held: 0, orders: 0 };
-      m.quantity += c.quantity - (before?.quantity ?? 0);
-      m.held += c.held - (before?.held ?? 0);
-      m.orders += c.orders - (before?.orders ?? 0);
+      // Levels are updated in place: this runs for every depth change of every outlet.
+      let m = sum.get(c.price);
+      if (!m) {
+        m = { quantity: 0, held: 0, orders: 0 };
+        sum.set(c.price, m);
+      }
+      const before = mine.get(c.price);
+      if (before) {
+        m.quantity -= before.quantity;
+        m.held -= before.held;
+        m.orders -= before.orders;
+      }
+      m.quantity += c.quantity;
+      m.held += c.held;
+      m.orders += c.orders;
       if (m.quantity === 0 && m.orders === 0) sum.delete(c.price);
-      else sum.set(c.price, m);
-      touched?.(c.side, c.price);
+      if (c.quantity === 0) mine.delete(c.price);
+      else if (before) {
+        before.quantity = c.quantity;
+        before.held = c.held;
+        before.orders = c.orders;
+      } else mine.set(c.price, { quantity: c.quantity, held: c.held, orders: c.orders });
+      touched?.[c.side].add(c.price);
     }
   }
 

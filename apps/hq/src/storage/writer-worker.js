@@ -10,6 +10,9 @@ sqlite.pragma("journal_mode = WAL");
 sqlite.pragma(`synchronous = ${workerData.synchronous}`);
 sqlite.pragma("busy_timeout = 5000");
 sqlite.pragma("cache_size = -131072");
+// Checkpoint every ~40 MiB of WAL rather than 4 MiB: a catch-up batch rewrites many index pages,
+// and copying them back to the database after every commit would write each one many times.
+sqlite.pragma("wal_autocheckpoint = 10000");
 
 const stmt = {
   execution: sqlite.prepare(
@@ -54,12 +57,27 @@ const stmt = {
   ),
 };
 
+const S = "s".charCodeAt(0);
+
+/** Runs a statement for each packed row (writer.ts, PackedRows): numbers, string indexes, NaN for null. */
+function runPacked(statement, { kinds, cells, count }, strings) {
+  const width = kinds.length;
+  const row = new Array(width);
+  for (let r = 0, at = 0; r < count; r++) {
+    for (let i = 0; i < width; i++, at++) {
+      const v = cells[at];
+      row[i] = Number.isNaN(v) ? null : kinds.charCodeAt(i) === S ? strings[v] : v;
+    }
+    statement.run(row);
+  }
+}
+
 const write = sqlite.transaction((b) => {
-  for (const r of b.executions) stmt.execution.run(r);
-  for (const r of b.orderInserts) stmt.orderInsert.run(r);
-  for (const r of b.orderUpdates) stmt.orderUpdate.run(r);
+  runPacked(stmt.execution, b.executions, b.strings);
+  runPacked(stmt.orderInsert, b.orderInserts, b.strings);
+  runPacked(stmt.orderUpdate, b.orderUpdates, b.strings);
   for (const r of b.divergences) stmt.divergence.run(r);
-  for (const r of b.seqs) stmt.seq.run(r);
+  runPacked(stmt.seq, b.seqs, b.strings);
   for (const r of b.replicas) stmt.replica.run(r);
   for (const r of b.outlets) stmt.outlet.run(r);
 });

@@ -2,19 +2,100 @@ import { Worker } from "node:worker_threads";
 
 type Value = string | number | null;
 
-/** One transaction's writes, as rows of positional values (see writer-worker.js for the statements). */
+/** A batch's distinct strings: packed rows refer to them by index. */
+class StringTable {
+  readonly list: string[] = [];
+  private readonly index = new Map<string, number>();
+
+  indexOf(s: string): number {
+    let i = this.index.get(s);
+    if (i === undefined) {
+      i = this.list.length;
+      this.list.push(s);
+      this.index.set(s, i);
+    }
+    return i;
+  }
+}
+
+/**
+ * Rows of one statement packed for the trip to the writer thread: every cell is one float64, the
+ * number itself, a string's index in the batch's string table, or NaN for null. The cells then
+ * cross by transfer, where an array per row would be cloned and rebuilt value by value (most of
+ * the writer thread's time after SQLite's own), and the main thread keeps no object per row.
+ * `kinds` has one letter per column: `s` (string) or `n` (number), either of them nullable.
+ */
+export class PackedRows {
+  cells = new Float64Array(4_096);
+  count = 0;
+
+  constructor(
+    readonly kinds: string,
+    private readonly strings: StringTable,
+  ) {}
+
+  push(row: readonly Value[]): void {
+    const width = this.kinds.length;
+    if (row.length !== width) throw new Error(`a row of ${row.length} values for ${width} columns`);
+    const at = this.count * width;
+    if (at + width > this.cells.length) {
+      const grown = new Float64Array(this.cells.length * 2);
+      grown.set(this.cells);
+      this.cells = grown;
+    }
+    for (let i = 0; i < width; i++) {
+      const v = row[i]!;
+      if (v !== null && (typeof v === "string") !== (this.kinds.charCodeAt(i) === S))
+        throw new Error(`column ${i} (${this.kinds[i]}) given ${typeof v}`);
+      this.cells[at + i] = v === null ? Number.NaN : typeof v === "string" ? this.strings.indexOf(v) : v;
+    }
+    this.count++;
+  }
+}
+
+const S = "s".charCodeAt(0);
+
+/** One transaction's writes (see writer-worker.js for the statements and their columns). */
 export interface WriteBatch {
-  executions: Value[][];
-  orderInserts: Value[][];
-  orderUpdates: Value[][];
+  strings: StringTable;
+  executions: PackedRows;
+  orderInserts: PackedRows;
+  orderUpdates: PackedRows;
+  seqs: PackedRows;
   divergences: Value[][];
-  seqs: [string, number][];
   replicas: Value[][];
   outlets: Record<string, Value>[];
 }
 
 export function emptyWriteBatch(): WriteBatch {
-  return { executions: [], orderInserts: [], orderUpdates: [], divergences: [], seqs: [], replicas: [], outlets: [] };
+  const strings = new StringTable();
+  return {
+    strings,
+    executions: new PackedRows("snnnsnnnsnsssn", strings),
+    orderInserts: new PackedRows("snsssnnnnsssssnnnn", strings),
+    orderUpdates: new PackedRows("nnnnssnnsn", strings),
+    seqs: new PackedRows("sn", strings),
+    divergences: [],
+    replicas: [],
+    outlets: [],
+  };
+}
+
+/** The batch as posted to the writer thread, and the buffers it transfers. */
+function toMessage(b: WriteBatch): { message: unknown; transfer: ArrayBuffer[] } {
+  const wire = ({ kinds, cells, count }: PackedRows) => ({ kinds, cells, count });
+  const { strings, executions, orderInserts, orderUpdates, seqs, ...rest } = b;
+  return {
+    message: {
+      strings: strings.list,
+      executions: wire(executions),
+      orderInserts: wire(orderInserts),
+      orderUpdates: wire(orderUpdates),
+      seqs: wire(seqs),
+      ...rest,
+    },
+    transfer: [executions, orderInserts, orderUpdates, seqs].map((r) => r.cells.buffer as ArrayBuffer),
+  };
 }
 
 /**
@@ -47,7 +128,8 @@ export class StoreWriter {
   }
 
   write(batch: WriteBatch): Promise<void> {
-    return this.send({ batch });
+    const { message, transfer } = toMessage(batch);
+    return this.send({ batch: message }, transfer);
   }
 
   /** Waits for every batch sent so far, then closes the writer's connection. */
@@ -58,12 +140,12 @@ export class StoreWriter {
     await this.worker.terminate();
   }
 
-  private send(message: { batch?: WriteBatch; close?: boolean }): Promise<void> {
+  private send(message: { batch?: unknown; close?: boolean }, transfer: ArrayBuffer[] = []): Promise<void> {
     if (this.closed) return Promise.reject(this.closed);
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ...message });
+      this.worker.postMessage({ id, ...message }, transfer);
     });
   }
 
