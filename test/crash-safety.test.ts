@@ -166,6 +166,27 @@ function readAcks(file: string): Ack[] {
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 /**
+ * The log one row per event, as a temporary table `events` (seq, type, actor, payload), from the
+ * groups it is stored in (one row per commit: see event_groups in apps/outlet/src/storage/schema.ts).
+ */
+function explodeGroups(db: Database.Database): void {
+  db.exec("CREATE TEMP TABLE events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, actor TEXT NOT NULL, payload TEXT)");
+  const insert = db.prepare("INSERT INTO temp.events (seq, type, actor, payload) VALUES (?, ?, ?, ?)");
+  const groups = db.prepare("SELECT first_seq, types, actors, payloads FROM event_groups ORDER BY first_seq").all() as {
+    first_seq: number;
+    types: string;
+    actors: string;
+    payloads: string;
+  }[];
+  db.transaction(() => {
+    for (const g of groups) {
+      const [types, actors, payloads] = [g.types, g.actors, g.payloads].map((column) => column.split("\n"));
+      for (let i = 0; i < types!.length; i++) insert.run(g.first_seq + i, types![i], actors![i], payloads![i]);
+    }
+  })();
+}
+
+/**
  * Checks a database (a copy of a crashed one, or the final one) against the acknowledged
  * answers. Returns the failures (empty: all good) and the log's head.
  */
@@ -176,6 +197,7 @@ function checkLog(file: string, acks: Ack[]): { failures: string[]; head: number
     if (failures.length < 25) failures.push(what);
   };
   try {
+    explodeGroups(db);
     const range = db.prepare("SELECT count(*) AS n, min(seq) AS lo, max(seq) AS hi FROM events").get() as {
       n: number;
       lo: number | null;

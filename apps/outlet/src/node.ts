@@ -110,6 +110,8 @@ export async function startOutlet(config: OutletConfig, logger?: Logger): Promis
       clearInterval(checkpoints);
       await services.replicator?.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Commands already taken are committed and answered, not cut off mid-fsync.
+      await services.writer.drained();
       close();
     },
   };

@@ -147,14 +147,20 @@ describe("stockroom-outlet CLI", () => {
       copyFileSync(join(node.dir, "outlet.db"), join(dir, "outlet.db"));
       return { STOCKROOM_OUTLET_ID: "cli-2", STOCKROOM_DATA_DIR: dir };
     });
+    // Events are stored one row per committed group: alter the deposit's payload, drop its group.
     const altered = new Database(join(copies[1]!.STOCKROOM_DATA_DIR, "outlet.db"));
     const changed = altered
-      .prepare("UPDATE events SET payload = replace(payload, '\"amount\":5000', '\"amount\":5000000') WHERE seq = ?")
-      .run(deposit);
+      .prepare(
+        "UPDATE event_groups SET payloads = replace(payloads, '\"amount\":5000', '\"amount\":5000000') WHERE first_seq <= ? AND last_seq >= ?",
+      )
+      .run(deposit, deposit);
     expect(changed.changes).toBe(1);
     altered.close();
     const cut = new Database(join(copies[2]!.STOCKROOM_DATA_DIR, "outlet.db"));
-    expect(cut.prepare("DELETE FROM events WHERE seq = ?").run(deposit).changes).toBe(1);
+    const group = cut
+      .prepare("SELECT first_seq AS first, last_seq AS last FROM event_groups WHERE first_seq <= ? AND last_seq >= ?")
+      .get(deposit, deposit) as { first: number; last: number };
+    expect(cut.prepare("DELETE FROM event_groups WHERE first_seq = ?").run(group.first).changes).toBe(1);
     cut.close();
 
     const [good, tampered, gap] = (await Promise.all(copies.map((vars) => run(["verify"], vars)))) as [Ran, Ran, Ran];
@@ -168,7 +174,7 @@ describe("stockroom-outlet CLI", () => {
     expect(tampered.stdout).not.toContain("hash chain ok");
     expect(tampered.stderr).toContain(`event ${deposit} was altered: its hash does not match`);
     expect(gap.code).toBe(1);
-    expect(gap.stderr).toContain(`gap in the log: seq ${deposit - 1} is followed by ${deposit + 1}`);
+    expect(gap.stderr).toContain(`gap in the log: seq ${group.first - 1} is followed by ${group.last + 1}`);
   });
 
   it("refuses a bad configuration with a message naming the variable", async () => {

@@ -1,11 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Command, type CommandInput } from "@stockroom/contracts";
+import { Command, type CommandInput, type EventEnvelope } from "@stockroom/contracts";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDb } from "../src/storage/db.ts";
 import { EventLog } from "../src/storage/event-log.ts";
-import { events } from "../src/storage/schema.ts";
 import { CorruptLogError, recover } from "../src/writer/recovery.ts";
 import { Writer } from "../src/writer/writer.ts";
 
@@ -56,7 +55,7 @@ describe("writer", () => {
     );
     const seqs = answers.flat().map((e) => e.seq);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
-    const rows = outlet.log.db.select().from(events).all();
+    const rows = [...outlet.log.read(0)];
     expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
     expect(outlet.writer.engine.stock("A")?.onHand).toBe(200);
     outlet.close();
@@ -81,6 +80,67 @@ describe("writer", () => {
     const envelopes = await placed;
     expect(await seen).toBe(envelopes.at(-1)!.seq);
     outlet.close();
+  });
+
+  it("executes the next group while a fsync runs, but answers and shows each only once durable", async () => {
+    const outlet = openOutlet(tempDb());
+    await seed(outlet.submit);
+    // The disk, by hand: each commit's fsync completes when the test says so.
+    const fsyncs: (() => void)[] = [];
+    outlet.log.sync = () => new Promise<void>((resolve) => fsyncs.push(resolve));
+    const turn = () => new Promise((resolve) => setImmediate(resolve));
+    const onHand = () => outlet.writer.engine.stock("A")?.onHand ?? 0;
+    const receive = () =>
+      outlet.submit({ type: "order.place", accountId: "s", sku: "A", side: "inflow", price: 100, quantity: 1 });
+    const answered: string[] = [];
+    const noted = (name: string) => (events: EventEnvelope[]) => {
+      answered.push(name);
+      return events;
+    };
+    const first = receive().then(noted("first"));
+    await turn();
+    const second = receive().then(noted("second"));
+    await turn();
+    // Two groups committed ahead of the disk: the second executed while the first's fsync runs.
+    expect(fsyncs).toHaveLength(2);
+    expect(onHand()).toBe(2);
+    const third = receive().then(noted("third"));
+    await turn();
+    expect(onHand()).toBe(2); // no third group ahead of the disk
+    const read = outlet.writer.settled().then(() => ({ seq: outlet.writer.lastSeq, onHand: onHand() }));
+    fsyncs[0]!();
+    await turn();
+    expect(answered).toEqual(["first"]);
+    expect(onHand()).toBe(2); // nothing executes while a read waits for the disk
+    fsyncs[1]!();
+    // The read sees exactly the durable state: the second group, not the third.
+    expect(await read).toEqual({ seq: (await second).at(-1)!.seq, onHand: 2 });
+    await turn();
+    expect(onHand()).toBe(3);
+    expect(answered).toEqual(["first", "second"]);
+    fsyncs[2]!();
+    expect((await third).at(-1)!.seq).toBeGreaterThan((await first).at(-1)!.seq);
+    expect(outlet.writer.lastSeq).toBe((await third).at(-1)!.seq);
+    outlet.close();
+  });
+
+  it("drains before closing: every command taken is committed and answered", async () => {
+    const file = tempDb();
+    const outlet = openOutlet(file);
+    await seed(outlet.submit);
+    const answered: number[] = [];
+    for (let i = 0; i < 500; i++)
+      void outlet
+        .submit({ type: "order.place", accountId: "s", sku: "A", side: "inflow", price: 100, quantity: 1 })
+        .then(() => answered.push(i));
+    await outlet.writer.drained();
+    expect(answered).toHaveLength(500);
+    const seq = outlet.writer.lastSeq;
+    outlet.close();
+    const reopened = openOutlet(file);
+    expect(reopened.writer.lastSeq).toBe(seq);
+    expect(reopened.writer.engine.stock("A")?.onHand).toBe(500);
+    reopened.close();
   });
 
   it("recovers the same state from snapshot + tail as from a full replay", async () => {
@@ -116,7 +176,7 @@ describe("writer", () => {
     const outlet = openOutlet(file, 1_000_000);
     await seed(outlet.submit);
     outlet.log.db.$client
-      .prepare("UPDATE events SET payload = replace(payload, '10000000', '99999999') WHERE seq = 4")
+      .prepare("UPDATE event_groups SET payloads = replace(payloads, '10000000', '99999999') WHERE first_seq = 4")
       .run();
     outlet.close();
     const log = new EventLog(openDb(file), "outlet-1");
@@ -129,7 +189,7 @@ describe("writer", () => {
     const file = tempDb();
     const outlet = openOutlet(file, 1_000_000);
     await seed(outlet.submit);
-    outlet.log.db.$client.prepare("DELETE FROM events WHERE seq = 3").run();
+    outlet.log.db.$client.prepare("DELETE FROM event_groups WHERE first_seq = 3").run();
     outlet.close();
     const log = new EventLog(openDb(file), "outlet-1");
     expect(() => recover(log)).toThrow(/gap in the log: seq 2 is followed by 4/);

@@ -1,9 +1,12 @@
 import type { ReasonCode, Side, TimeInForce } from "@stockroom/contracts";
+import type { Account } from "./state.ts";
 
 /** A live order. While it rests it is a node of its level's FIFO list, so cancel is O(1). */
 export interface Order {
   readonly id: number;
   readonly accountId: string;
+  /** The account of `accountId` (accounts are never replaced), so fills and cancels skip the lookup. */
+  readonly account: Account;
   readonly sku: string;
   readonly side: Side;
   price: number;
@@ -33,17 +36,21 @@ export interface Level {
 
 /**
  * One side of one sku's book. Levels sit in an array sorted so the best price is last: best is
- * O(1), finding a level O(1) through the map, and the usual removal (the best level emptied by
- * matching) is a pop. Inserting a new price elsewhere shifts the array (O(levels), small).
+ * O(1), and the usual removal (the best level emptied by matching) is a pop. A level is found by
+ * binary search: books hold few levels near the touch, and this beat a price -> level Map, whose
+ * set/delete ran on most orders (levels come and go as often as orders do).
  */
 export class BookSide {
   readonly levels: Level[] = [];
-  private readonly byPrice = new Map<number, Level>();
   remaining = 0;
   held = 0;
+  /** `side === "inflow"`: a boolean test, not a string comparison, on hot paths. */
+  readonly isInflow: boolean;
 
   /** Inflow's best is its lowest price; outflow's its highest. */
-  constructor(readonly side: Side) {}
+  constructor(readonly side: Side) {
+    this.isInflow = side === "inflow";
+  }
 
   best(): Level | undefined {
     return this.levels[this.levels.length - 1];
@@ -51,15 +58,20 @@ export class BookSide {
 
   /** Does a level at `price` trade with an incoming order at `limit`? */
   crosses(price: number, limit: number): boolean {
-    return this.side === "inflow" ? price <= limit : price >= limit;
+    return this.isInflow ? price <= limit : price >= limit;
   }
 
   append(order: Order): void {
-    let level = this.byPrice.get(order.price);
-    if (level === undefined) {
+    const levels = this.levels;
+    const i = this.insertionIndex(order.price);
+    let level = levels[i];
+    if (level === undefined || level.price !== order.price) {
       level = { price: order.price, head: null, tail: null, remaining: 0, held: 0, orders: 0 };
-      this.byPrice.set(order.price, level);
-      this.levels.splice(this.insertionIndex(order.price), 0, level);
+      // Shift by hand: splice allocates an array of the removed elements on every call.
+      let j = levels.length;
+      levels.push(level);
+      for (; j > i; j--) levels[j] = levels[j - 1]!;
+      levels[i] = level;
     }
     order.level = level;
     order.prev = level.tail;
@@ -105,32 +117,34 @@ export class BookSide {
   }
 
   private removeLevel(level: Level): void {
-    this.byPrice.delete(level.price);
-    const last = this.levels.length - 1;
-    if (this.levels[last] === level) this.levels.pop();
-    else this.levels.splice(this.indexOf(level.price), 1);
+    const levels = this.levels;
+    const last = levels.length - 1;
+    if (levels[last] !== level) {
+      // Shift the better levels down over it (no splice: see append).
+      for (let j = this.insertionIndex(level.price); j < last; j++) levels[j] = levels[j + 1]!;
+    }
+    levels.pop();
   }
 
   /** Where `price` goes in the worst-first array: after every strictly worse level. */
   private insertionIndex(price: number): number {
+    const levels = this.levels;
     let lo = 0;
-    let hi = this.levels.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.worse(this.levels[mid]!.price, price)) lo = mid + 1;
-      else hi = mid;
+    let hi = levels.length;
+    if (this.isInflow) {
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (levels[mid]!.price > price) lo = mid + 1;
+        else hi = mid;
+      }
+    } else {
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (levels[mid]!.price < price) lo = mid + 1;
+        else hi = mid;
+      }
     }
     return lo;
-  }
-
-  private indexOf(price: number): number {
-    const i = this.insertionIndex(price);
-    return this.levels[i]?.price === price ? i : -1;
-  }
-
-  /** Is `a` a worse price than `b` on this side? */
-  private worse(a: number, b: number): boolean {
-    return this.side === "inflow" ? a > b : a < b;
   }
 }
 

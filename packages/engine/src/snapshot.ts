@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { KycState, ReasonCode, Role, Side, StockRow, TimeInForce } from "@stockroom/contracts";
 import { Book, type Order } from "./book.ts";
 import { LocalClock } from "./clock.ts";
-import type { Hold, OutletConfig, State } from "./state.ts";
+import type { Account, Hold, OutletConfig, State } from "./state.ts";
 
 export const SNAPSHOT_VERSION = 1;
 
@@ -116,7 +116,19 @@ export function restoreInto(s: State, snap: EngineSnapshot): void {
   s.holdPlacements = snap.holdPlacements;
   s.config = snap.config;
   s.clock = new LocalClock(snap.config.timezone, snap.config.tradingHours);
-  for (const p of snap.products) s.products.set(p.sku, { ...p, book: new Book(p.sku) });
+  // Objects are built field by field in the same order as `State.apply` builds them, so restored
+  // and live ones share hidden classes and the hot paths stay monomorphic.
+  for (const p of snap.products) {
+    s.products.set(p.sku, {
+      sku: p.sku,
+      name: p.name,
+      brand: p.brand,
+      attributes: p.attributes,
+      listed: p.listed,
+      book: new Book(p.sku),
+      brandNo: s.brandNo(p.brand),
+    });
+  }
   for (const a of snap.accounts) {
     // Rows of one brand come oldest day first; the last is its latest day.
     const daily = new Map<string, { day: number; used: number; earlier: [number, number][] }>();
@@ -125,13 +137,41 @@ export function restoreInto(s: State, snap: EngineSnapshot): void {
       if (latest) latest.earlier.push([latest.day, latest.used]);
       daily.set(brand, { day, used, earlier: latest?.earlier ?? [] });
     }
-    s.accounts.set(a.accountId, { ...a, daily });
+    const dailyByBrand: Account["dailyByBrand"] = [];
+    for (const [brand, units] of daily) dailyByBrand[s.brandNo(brand)] = units;
+    s.accounts.set(a.accountId, {
+      accountId: a.accountId,
+      role: a.role,
+      name: a.name,
+      kyc: a.kyc,
+      balance: a.balance,
+      reserved: a.reserved,
+      daily,
+      dailyByBrand,
+    });
   }
-  for (const { orderId, resting, ...fields } of snap.orders) {
-    const bookSide = s.products.get(fields.sku)!.book.sideOf(fields.side);
-    const order: Order = { ...fields, id: orderId, bookSide, level: null, prev: null, next: null };
-    s.orders.set(orderId, order);
-    if (resting) bookSide.append(order);
+  for (const o of snap.orders) {
+    const bookSide = s.products.get(o.sku)!.book.sideOf(o.side);
+    const order: Order = {
+      id: o.orderId,
+      accountId: o.accountId,
+      account: s.accounts.get(o.accountId)!,
+      sku: o.sku,
+      side: o.side,
+      price: o.price,
+      quantity: o.quantity,
+      remaining: o.remaining,
+      held: o.held,
+      timeInForce: o.timeInForce,
+      reason: o.reason,
+      reference: o.reference,
+      bookSide,
+      level: null,
+      prev: null,
+      next: null,
+    };
+    s.orders.set(o.orderId, order);
+    if (o.resting) bookSide.append(order);
   }
   const finished: Hold[] = [];
   for (const h of snap.holds) {

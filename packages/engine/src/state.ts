@@ -11,6 +11,7 @@ import type {
 import { Book, type BookSide, type Order } from "./book.ts";
 import { LocalClock } from "./clock.ts";
 import { ExpiryQueue } from "./expiry-queue.ts";
+import { OrderIndex } from "./order-index.ts";
 
 /** How long a finished hold's id is remembered, so retries of place/confirm/cancel answer the same. */
 export const HOLD_MEMORY_MS = 24 * 3_600_000;
@@ -29,6 +30,8 @@ export interface Product {
   attributes: Record<string, string | number | boolean>;
   listed: boolean;
   book: Book;
+  /** `brand` as a small number (State.brandNo), so per-order risk checks index arrays, not hash strings. */
+  brandNo: number;
 }
 
 /**
@@ -49,6 +52,8 @@ export interface Account {
   balance: number;
   reserved: number;
   readonly daily: Map<string, DailyUnits>;
+  /** The entries of `daily` again, by brand number: the per-order lookup. */
+  readonly dailyByBrand: (DailyUnits | undefined)[];
 }
 
 export interface Hold {
@@ -85,7 +90,7 @@ export class State {
   holdPlacements = 0;
   readonly products = new Map<string, Product>();
   readonly accounts = new Map<string, Account>();
-  readonly orders = new Map<number, Order>();
+  readonly orders = new OrderIndex();
   /** Active and remembered holds by id. */
   readonly holds = new Map<string, Hold>();
   /** Active holds in placement order. */
@@ -94,49 +99,33 @@ export class State {
   /** Finished holds in the order they finished (so by finishedAt), forgotten from the front. */
   protected finished: Hold[] = [];
   protected finishedHead = 0;
+  /** Brand -> small number, assigned on first sight; derived state, not in snapshots. */
+  private readonly brandNos = new Map<string, number>();
+  /** Daily limits by brand number, from the config object `limitsOf` (a new config, as every change makes, resets them). */
+  private limits: number[] = [];
+  private limitsOf: OutletConfig | null = null;
 
   apply(e: EngineEvent, ts: number): void {
-    if (ts > this.lastTs) this.lastTs = ts;
-    const now = this.lastTs;
-    if (this.finishedHead < this.finished.length) this.forgetFinishedHolds(now);
+    const now = this.advance(ts);
     switch (e.type) {
       case "execution":
-        return this.applyExecution(e);
+        return this.applyExecution(
+          e,
+          this.orders.get(e.inflowOrderId)!,
+          e.outflowOrderId === null ? null : this.orders.get(e.outflowOrderId)!,
+          this.accounts.get(e.inflowAccountId)!,
+          this.accounts.get(e.outflowAccountId)!,
+        );
       case "order.accepted": {
-        const product = this.products.get(e.sku)!;
-        const order: Order = {
-          id: e.orderId,
-          accountId: e.accountId,
-          sku: e.sku,
-          side: e.side,
-          price: e.price,
-          quantity: e.quantity,
-          remaining: e.quantity,
-          held: 0,
-          timeInForce: e.timeInForce,
-          reason: e.reason,
-          reference: e.reference,
-          bookSide: product.book.sideOf(e.side),
-          level: null,
-          prev: null,
-          next: null,
-        };
+        const order = this.applyAccepted(e, this.products.get(e.sku)!, this.accounts.get(e.accountId)!, now);
         this.orders.set(order.id, order);
-        this.nextOrderId = e.orderId + 1;
-        const account = this.accounts.get(e.accountId)!;
-        if (e.side === "outflow") account.reserved += e.price * e.quantity;
-        this.addDailyUnits(account, product.brand, e.quantity, now);
         return;
       }
-      case "order.rested": {
-        const order = this.orders.get(e.orderId)!;
-        order.bookSide.append(order);
-        return;
-      }
+      case "order.rested":
+        return this.applyRested(this.orders.get(e.orderId)!);
       case "order.cancelled": {
         const order = this.orders.get(e.orderId)!;
-        if (order.level) order.bookSide.unlink(order);
-        if (order.side === "outflow") this.accounts.get(order.accountId)!.reserved -= order.price * order.remaining;
+        this.applyCancelled(order);
         this.orders.delete(order.id);
         return;
       }
@@ -152,7 +141,7 @@ export class State {
         const account = this.accounts.get(order.accountId)!;
         if (order.side === "outflow") account.reserved += e.price * e.quantity - order.price * order.remaining;
         if (e.quantity > order.remaining) {
-          this.addDailyUnits(account, this.products.get(order.sku)!.brand, e.quantity - order.remaining, now);
+          this.addDailyUnits(account, this.products.get(order.sku)!, e.quantity - order.remaining, now);
         }
         order.quantity += e.quantity - order.remaining;
         order.price = e.price;
@@ -187,6 +176,7 @@ export class State {
           attributes: e.attributes,
           listed: true,
           book: existing?.book ?? new Book(e.sku),
+          brandNo: this.brandNo(e.brand),
         });
         return;
       }
@@ -194,6 +184,7 @@ export class State {
         const product = this.products.get(e.sku)!;
         product.name = e.name;
         product.brand = e.brand;
+        product.brandNo = this.brandNo(e.brand);
         product.attributes = e.attributes;
         return;
       }
@@ -209,6 +200,7 @@ export class State {
           balance: 0,
           reserved: 0,
           daily: new Map(),
+          dailyByBrand: [],
         });
         return;
       case "account.kyc_changed":
@@ -233,6 +225,58 @@ export class State {
       case "outlet.checkpoint":
         return;
     }
+  }
+
+  /**
+   * What `apply` does before any event: time moves on, and remembered holds past their memory
+   * are forgotten. Returns `now`. The engine's fast paths below call it and then the same
+   * per-event code as `apply`, with the objects it already holds instead of looking them up.
+   */
+  protected advance(ts: number): number {
+    if (ts > this.lastTs) this.lastTs = ts;
+    const now = this.lastTs;
+    if (this.finishedHead < this.finished.length) this.forgetFinishedHolds(now);
+    return now;
+  }
+
+  /**
+   * `order.accepted` except indexing the order in `orders` (the caller does), which the engine
+   * leaves until the order rests: most incoming orders never do, and are gone by the command's end.
+   */
+  protected applyAccepted(e: EventOf<"order.accepted">, product: Product, account: Account, now: number): Order {
+    const bookSide = product.book.sideOf(e.side);
+    const order: Order = {
+      id: e.orderId,
+      accountId: e.accountId,
+      account,
+      sku: e.sku,
+      side: e.side,
+      price: e.price,
+      quantity: e.quantity,
+      remaining: e.quantity,
+      held: 0,
+      timeInForce: e.timeInForce,
+      reason: e.reason,
+      reference: e.reference,
+      bookSide,
+      level: null,
+      prev: null,
+      next: null,
+    };
+    this.nextOrderId = e.orderId + 1;
+    if (!bookSide.isInflow) account.reserved += e.price * e.quantity;
+    this.addDailyUnits(account, product, e.quantity, now);
+    return order;
+  }
+
+  protected applyRested(order: Order): void {
+    order.bookSide.append(order);
+  }
+
+  /** `order.cancelled` except dropping the order from `orders` (the caller does, if it was there). */
+  protected applyCancelled(order: Order): void {
+    if (order.level) order.bookSide.unlink(order);
+    if (!order.bookSide.isInflow) order.account.reserved -= order.price * order.remaining;
   }
 
   // Queries: plain objects, safe to hand out.
@@ -311,23 +355,60 @@ export class State {
     return out;
   }
 
+  /** The small number standing for `brand` (see Product.brandNo). */
+  brandNo(brand: string): number {
+    let n = this.brandNos.get(brand);
+    if (n === undefined) {
+      n = this.brandNos.size;
+      this.brandNos.set(brand, n);
+    }
+    return n;
+  }
+
   dailyLimit(brand: string): number {
     return this.config.brandLimits[brand] ?? this.config.defaultDailyLimit;
   }
 
+  /** `dailyLimit(product.brand)`, cached by brand number for the current config. */
+  productDailyLimit(product: Product): number {
+    if (this.limitsOf !== this.config) {
+      this.limits = [];
+      this.limitsOf = this.config;
+    }
+    let limit = this.limits[product.brandNo];
+    if (limit === undefined) {
+      limit = this.dailyLimit(product.brand);
+      this.limits[product.brandNo] = limit;
+    }
+    return limit;
+  }
+
   dailyUnits(account: Account, brand: string, now: number): number {
-    const units = account.daily.get(brand);
+    // Every brand with units has a number (they are counted through a product, or restored).
+    const n = this.brandNos.get(brand);
+    return n === undefined ? 0 : this.unitsOn(account.dailyByBrand[n], now);
+  }
+
+  /** `dailyUnits(account, product.brand, now)` without hashing the brand. */
+  productDailyUnits(account: Account, product: Product, now: number): number {
+    return this.unitsOn(account.dailyByBrand[product.brandNo], now);
+  }
+
+  private unitsOn(units: DailyUnits | undefined, now: number): number {
     if (units === undefined) return 0;
     const day = this.clock.day(now);
     if (units.day === day) return units.used;
     return units.earlier.find(([d]) => d === day)?.[1] ?? 0;
   }
 
-  private addDailyUnits(account: Account, brand: string, quantity: number, now: number): void {
+  private addDailyUnits(account: Account, product: Product, quantity: number, now: number): void {
     const day = this.clock.day(now);
-    const units = account.daily.get(brand);
-    if (units === undefined) account.daily.set(brand, { day, used: quantity, earlier: [] });
-    else if (units.day === day) units.used += quantity;
+    const units = account.dailyByBrand[product.brandNo];
+    if (units === undefined) {
+      const fresh: DailyUnits = { day, used: quantity, earlier: [] };
+      account.daily.set(product.brand, fresh);
+      account.dailyByBrand[product.brandNo] = fresh;
+    } else if (units.day === day) units.used += quantity;
     else if (units.day < day) {
       units.earlier.push([units.day, units.used]);
       units.earlier = units.earlier.filter(([d]) => d >= day - 2);
@@ -343,19 +424,25 @@ export class State {
     }
   }
 
-  private applyExecution(e: EventOf<"execution">): void {
-    const inflow = this.orders.get(e.inflowOrderId)!;
-    const seller = this.accounts.get(e.inflowAccountId)!;
-    const buyer = this.accounts.get(e.outflowAccountId)!;
+  /**
+   * `execution`: `inflow` and `outflow` are the orders it names (no outflow order for a hold's),
+   * `seller` and `buyer` the accounts it names.
+   */
+  protected applyExecution(
+    e: EventOf<"execution">,
+    inflow: Order,
+    outflow: Order | null,
+    seller: Account,
+    buyer: Account,
+  ): void {
     const value = e.price * e.quantity;
     seller.balance += value;
     buyer.balance -= value;
-    if (e.outflowOrderId === null) {
+    if (outflow === null) {
       // A hold's confirmation: the units were held on the inflow and the value reserved.
       buyer.reserved -= value;
       inflow.bookSide.adjustHeld(inflow, -e.quantity);
     } else {
-      const outflow = this.orders.get(e.outflowOrderId)!;
       buyer.reserved -= outflow.price * e.quantity;
       this.fill(outflow, e.quantity);
     }
@@ -392,7 +479,7 @@ export class State {
     }
     const account = this.accounts.get(e.accountId)!;
     account.reserved += e.amount;
-    for (const line of e.lines) this.addDailyUnits(account, this.products.get(line.sku)!.brand, line.quantity, now);
+    for (const line of e.lines) this.addDailyUnits(account, this.products.get(line.sku)!, line.quantity, now);
   }
 
   private finishHold(hold: Hold, status: "confirmed" | "released", now: number): void {
@@ -457,8 +544,8 @@ export interface AccountView {
   balance: number;
   reserved: number;
 }
-export type ProductView = Omit<Product, "book">;
-export type OrderView = Omit<Order, "id" | "bookSide" | "level" | "prev" | "next"> & { orderId: number };
+export type ProductView = Omit<Product, "book" | "brandNo">;
+export type OrderView = Omit<Order, "id" | "account" | "bookSide" | "level" | "prev" | "next"> & { orderId: number };
 export type HoldView = Omit<Hold, "placement" | "finishedAt">;
 
 function productView(p: Product): ProductView {

@@ -115,6 +115,8 @@ export class EventConsumer {
     // Iterator mode: the client pulls more only as messages are taken, so a busy HQ is not
     // flooded (nor does it hold messages past their ack wait).
     // Abort (and be started again by HQ) rather than wait for someone to restore a deleted consumer.
+    // The client pulls again for the last quarter of max_bytes: that must hold any message (NATS's
+    // max_payload, 1 MiB by default), or a pull too small for the next one idles until it expires.
     this.messages = await consumer.consume({ max_bytes: 2 * BATCH_BYTES, abort_on_missing_resource: true });
     this.state = "consuming";
     this.logger.info({ consumer: this.options.name }, "event consumer pulling");

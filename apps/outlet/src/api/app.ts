@@ -2,10 +2,11 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { serveStatic } from "@hono/node-server/serve-static";
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context, Next } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
-import { inSpan } from "../telemetry/tracing.ts";
+import { inSpan, tracingEnabled } from "../telemetry/tracing.ts";
 import { WriterStoppedError } from "../writer/writer.ts";
 import type { GatewayEnv, OutletServices } from "./context.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
@@ -17,34 +18,42 @@ import { holdRoutes } from "./routes/holds.ts";
 import { marketDataRoutes } from "./routes/marketdata.ts";
 import { orderRoutes } from "./routes/orders.ts";
 import { streamRoutes } from "./routes/stream.ts";
+import { withFastValidation } from "./validation.ts";
 
 /** The kiosk page's built assets (`npm run build -w @stockroom/kiosk-web`), served at `/` when present. */
 export const KIOSK_DIST = fileURLToPath(new URL("../../../kiosk-web/dist", import.meta.url));
 
+const BEARER = /^Bearer\s+(\S+)$/i;
+
 /** The outlet's HTTP API: gateway (auth, rate limit, body limit, problems) and every route. */
 export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
-  const app = new OpenAPIHono<GatewayEnv>({
-    defaultHook: (result) => {
-      if (!result.success) {
-        throw new ProblemError(400, "validation-error", "The request does not match the schema.", {
-          errors: result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-        });
-      }
-    },
+  const app = withFastValidation(new OpenAPIHono<GatewayEnv>(), (result) => {
+    if (!result.success) {
+      throw new ProblemError(400, "validation-error", "The request does not match the schema.", {
+        errors: result.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+      });
+    }
   });
 
-  app.use("*", (c, next) =>
-    inSpan(`HTTP ${c.req.method}`, async (span) => {
+  const count = (c: Context<GatewayEnv>) =>
+    svc.metrics.httpRequests.inc({ method: c.req.method, route: routePath(c), status: c.res.status });
+  app.use("*", async (c, next) => {
+    // Without an exporter no span is made at all: a request then costs only its counter.
+    if (!tracingEnabled()) {
       await next();
-      const route = routePath(c);
+      count(c);
+      return;
+    }
+    await inSpan(`HTTP ${c.req.method}`, async (span) => {
+      await next();
       span.setAttributes({
         "http.request.method": c.req.method,
-        "http.route": route,
+        "http.route": routePath(c),
         "http.response.status_code": c.res.status,
       });
-      svc.metrics.httpRequests.inc({ method: c.req.method, route, status: c.res.status });
-    }),
-  );
+      count(c);
+    });
+  });
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", (c) => {
@@ -78,41 +87,15 @@ export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
     throw new ProblemError(413, "body-too-large", `Request bodies are limited to ${svc.bodyLimitBytes} bytes.`);
   };
   const streamedBodyLimit = bodyLimit({ maxSize: svc.bodyLimitBytes, onError: tooLarge });
-  app.use("/v1/*", async (c, next) => {
-    if (c.req.method === "GET" || c.req.method === "HEAD") {
-      // Reads show only durable state: they wait out a running fsync.
-      await svc.writer.settled();
-      return next();
-    }
-    // Hono's bodyLimit builds the full web Request (body stream, AbortSignal) to look at the
-    // body, a large part of a request's cost: only needed when no Content-Length gives the size.
-    const length = c.req.header("content-length");
-    if (length === undefined || c.req.header("transfer-encoding") !== undefined) return streamedBodyLimit(c, next);
-    return Number(length) > svc.bodyLimitBytes ? tooLarge() : next();
-  });
-  app.use("/v1/*", async (c, next) => {
-    const header = c.req.header("authorization");
-    const bearer = header?.match(/^Bearer\s+(\S+)$/i)?.[1];
-    if (!bearer) {
-      throw new ProblemError(
-        401,
-        "unauthorized",
-        "Send Authorization: Bearer <api key>.",
-        {},
-        { "www-authenticate": "Bearer" },
-      );
-    }
+  const unauthorized = (slug: string, detail: string) =>
+    new ProblemError(401, slug, detail, {}, { "www-authenticate": "Bearer" });
+  /** Authentication and rate limit: the caller's account and role for the routes. */
+  const authenticate = (c: Context<GatewayEnv>, next: Next) => {
+    const bearer = BEARER.exec(c.req.header("authorization") ?? "")?.[1];
+    if (!bearer) throw unauthorized("unauthorized", "Send Authorization: Bearer <api key>.");
     const accountId = svc.credentials.authenticate(bearer);
     const account = accountId ? svc.engine.account(accountId) : null;
-    if (!account) {
-      throw new ProblemError(
-        401,
-        "invalid-key",
-        "The API key is unknown or revoked.",
-        {},
-        { "www-authenticate": "Bearer" },
-      );
-    }
+    if (!account) throw unauthorized("invalid-key", "The API key is unknown or revoked.");
     const wait = svc.rateLimiter.take(account.accountId);
     if (wait > 0) {
       throw new ProblemError(
@@ -125,7 +108,23 @@ export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
     }
     c.set("accountId", account.accountId);
     c.set("role", account.role);
-    await next();
+    return next();
+  };
+  // One gateway middleware (body limit, then authentication) rather than two: each layer costs.
+  app.use("/v1/*", async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") {
+      // Reads show only durable state: they wait out a running fsync.
+      await svc.writer.settled();
+      return authenticate(c, next);
+    }
+    // Hono's bodyLimit builds the full web Request (body stream, AbortSignal) to look at the
+    // body, a large part of a request's cost: only needed when no Content-Length gives the size.
+    const length = c.req.header("content-length");
+    if (length === undefined || c.req.header("transfer-encoding") !== undefined) {
+      return streamedBodyLimit(c, () => authenticate(c, next));
+    }
+    if (Number(length) > svc.bodyLimitBytes) tooLarge();
+    return authenticate(c, next);
   });
 
   orderRoutes(app, svc);

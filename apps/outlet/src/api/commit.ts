@@ -1,6 +1,7 @@
+import type { Span } from "@opentelemetry/api";
 import type { Command, EventEnvelope } from "@stockroom/contracts";
 import type { Context } from "hono";
-import { inSpan } from "../telemetry/tracing.ts";
+import { inSpan, tracingEnabled } from "../telemetry/tracing.ts";
 import type { GatewayEnv, OutletServices } from "./context.ts";
 import { type Answer, answerJson, IdempotencyStore } from "./idempotency.ts";
 import { ProblemError } from "./problem.ts";
@@ -18,27 +19,28 @@ export async function commitCommand(
   render: (envelopes: EventEnvelope[]) => Answer,
 ): Promise<Response> {
   const accountId = c.get("accountId");
-  const run = (record?: (answer: Answer) => void): Promise<Answer> =>
-    inSpan("outlet.sequence_and_commit", async (span) => {
-      span.setAttribute("stockroom.command", command.type);
-      let answer: Answer | undefined;
-      const envelopes = await svc.writer.submit(
-        command,
-        accountId,
-        () => record?.(answer!),
-        (executed) => {
-          // Rendered before the next command runs, so the answer shows this command's outcome.
-          try {
-            answer = render(executed);
-          } catch (error) {
-            svc.logger.error({ err: error, command: command.type }, "rendering an answer failed");
-            answer = { status: 500, body: new ProblemError(500, "internal", "Internal error.").toProblem() };
-          }
-        },
-      );
-      if (envelopes.length > 0) span.setAttribute("stockroom.seq", envelopes[envelopes.length - 1]!.seq);
-      return answer!;
+  const execute = async (record: ((answer: Answer) => void) | undefined, span?: Span): Promise<Answer> => {
+    let answer: Answer | undefined;
+    const envelopes = await svc.writer.submit(command, accountId, record && (() => record(answer!)), (executed) => {
+      // Rendered before the next command runs, so the answer shows this command's outcome.
+      try {
+        answer = render(executed);
+      } catch (error) {
+        svc.logger.error({ err: error, command: command.type }, "rendering an answer failed");
+        answer = { status: 500, body: new ProblemError(500, "internal", "Internal error.").toProblem() };
+      }
     });
+    if (span && envelopes.length > 0) span.setAttribute("stockroom.seq", envelopes[envelopes.length - 1]!.seq);
+    return answer!;
+  };
+  // Without an exporter no span is made: no closures, no context, per command.
+  const run = (record?: (answer: Answer) => void): Promise<Answer> =>
+    tracingEnabled()
+      ? inSpan("outlet.sequence_and_commit", (span) => {
+          span.setAttribute("stockroom.command", command.type);
+          return execute(record, span);
+        })
+      : execute(record);
   return answerOnce(c, svc, run);
 }
 

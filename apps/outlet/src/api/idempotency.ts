@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../storage/db.ts";
 import { ProblemError } from "./problem.ts";
@@ -38,7 +38,8 @@ export class IdempotencyStore {
   }
 
   static hashRequest(method: string, path: string, body: string): string {
-    return createHash("sha256").update(`${method} ${path}\n${body}`).digest("hex");
+    // One-shot hash: about half the cost of a Hash object for inputs this small.
+    return hash("sha256", `${method} ${path}\n${body}`, "hex");
   }
 
   /**

@@ -19,28 +19,46 @@ export function rejectionAnswer(envelopes: EventEnvelope[]): Answer | null {
 export function fillsOf(envelopes: EventEnvelope[]): Fill[] {
   const fills: Fill[] = [];
   for (const e of envelopes) {
-    if (e.payload.type !== "execution") continue;
-    const { type: _type, ...fill } = e.payload;
-    fills.push({ ...fill, ts: e.ts, seq: e.seq });
+    if (e.payload.type === "execution") fills.push(fillOf(e as EventEnvelope & { payload: { type: "execution" } }));
   }
   return fills;
 }
 
+/** A fill as answered: the execution without its type, with its time and seq. */
+function fillOf(e: EventEnvelope & { payload: { type: "execution" } }): Fill {
+  const { type: _type, ...fill } = e.payload;
+  return { ...fill, ts: e.ts, seq: e.seq };
+}
+
 /** The answer to placing (or replacing) an order: id, time, status, filled and remaining, fills. */
 export function orderAnswer(envelopes: EventEnvelope[], status = 201): Answer {
-  const rejection = rejectionAnswer(envelopes);
-  if (rejection) return rejection;
-  const start = find(envelopes, "order.accepted") ?? find(envelopes, "order.replaced");
+  // One pass over the command's events (this runs for every order, inside the writer's loop).
+  let accepted: EventEnvelope | undefined;
+  let replaced: EventEnvelope | undefined;
+  for (const e of envelopes) {
+    const type = e.payload.type;
+    if (type === "command.rejected") return rejectionAnswer(envelopes)!;
+    if (type === "order.accepted") accepted ??= e;
+    else if (type === "order.replaced") replaced ??= e;
+  }
+  const start = accepted ?? replaced;
   if (!start || (start.payload.type !== "order.accepted" && start.payload.type !== "order.replaced")) {
     throw new Error("an order command produced neither an acceptance nor a rejection");
   }
   const orderId = start.payload.orderId;
   const quantity = start.payload.quantity;
-  const fills = fillsOf(envelopes).filter((f) => f.inflowOrderId === orderId || f.outflowOrderId === orderId);
-  const filled = fills.reduce((sum, f) => sum + f.quantity, 0);
-  const end = envelopes.findLast(
-    (e) => (e.payload.type === "order.rested" || e.payload.type === "order.cancelled") && e.payload.orderId === orderId,
-  );
+  const fills: Fill[] = [];
+  let filled = 0;
+  let end: EventEnvelope | undefined;
+  for (const e of envelopes) {
+    const p = e.payload;
+    if (p.type === "execution") {
+      if (p.inflowOrderId === orderId || p.outflowOrderId === orderId) {
+        fills.push(fillOf(e as EventEnvelope & { payload: typeof p }));
+        filled += p.quantity;
+      }
+    } else if ((p.type === "order.rested" || p.type === "order.cancelled") && p.orderId === orderId) end = e;
+  }
   let state: "filled" | "resting" | "partially_filled" | "cancelled" = "filled";
   let remaining = 0;
   let cancelReason: string | null = null;

@@ -220,7 +220,8 @@ export class Replicator {
     const parts: string[] = [];
     let bytes = 2;
     let last = after;
-    for (const json of this.log.readJson(after, 2_000)) {
+    // Only what is durable: a crash could still undo a commit whose fsync runs.
+    for (const json of this.log.readJson(after, 2_000, this.lastCommittedSeq())) {
       if (parts.length > 0 && bytes + json.length + 1 > this.maxMessageBytes) break;
       parts.push(json);
       bytes += json.length + 1;

@@ -1,56 +1,76 @@
-import { createRequire } from "node:module";
 import { Worker } from "node:worker_threads";
 
 /** WAL pages after which the writer's own connection checkpoints anyway, should the worker fall behind. */
 export const BACKSTOP_PAGES = 10_000;
 const EVERY_MS = 50;
-/** The worker exits after this many checks in a row found nothing to copy. */
+/** The worker exits after this many checks in a row found nothing to copy and nothing to index. */
 const IDLE_CHECKS = 40;
-
-// Plain CommonJS, evaluated: the worker needs only the driver, not the TypeScript loader.
-const WORKER = `
-const { workerData } = require("node:worker_threads");
-const Database = require(workerData.driver);
-const db = new Database(workerData.file);
-let idle = 0;
-let last = -1;
-const timer = setInterval(() => {
-  const [{ log, checkpointed }] = db.pragma("wal_checkpoint(PASSIVE)");
-  idle = log === checkpointed && log === last ? idle + 1 : 0;
-  last = log;
-  if (idle >= workerData.idleChecks) {
-    clearInterval(timer);
-    db.close();
-  }
-}, workerData.everyMs);
-`;
+/** Events indexed per transaction: short, so a commit waiting for it waits little. */
+const INDEX_CHUNK = 1_024;
+/** Longest run of index transactions before the worker checkpoints and sleeps again. */
+const SLICE_MS = 20;
+/** Unindexed events beyond which the worker indexes even while the writer is busy (a little each tick). */
+const MAX_LAG = 1_000_000;
 
 /**
- * Moves WAL checkpoints off the event loop. SQLite's automatic checkpoint runs inside a COMMIT
- * and copies the WAL into the database with two fsyncs: under load that stalled the writer for
- * 5-20 ms every few hundred ms. A worker thread with its own connection checkpoints PASSIVE
- * (never waiting for the writer, nor blocking it) every 50 ms instead, and exits once idle;
- * `poke()` after a commit starts it again.
+ * Moves WAL checkpoints and the audit index off the event loop (log-worker.js). SQLite's automatic
+ * checkpoint runs inside a COMMIT and copies the WAL into the database with two fsyncs: under load
+ * that stalled the writer for 5-20 ms every few hundred ms. A worker thread with its own
+ * connection checkpoints PASSIVE every 50 ms instead, indexes what was committed since its last
+ * look, and exits once idle; `poke()` after a commit starts it again.
+ * `lock` is shared with the worker: see `acquire()`.
  */
 export class Checkpointer {
   private worker: Worker | null = null;
+  private readonly lock = new Int32Array(new SharedArrayBuffer(12));
 
   constructor(private readonly file: string) {}
 
   poke(): void {
     if (this.worker) return;
-    const driver = createRequire(import.meta.url).resolve("better-sqlite3");
-    const worker = new Worker(WORKER, {
-      eval: true,
-      workerData: { driver, file: this.file, everyMs: EVERY_MS, idleChecks: IDLE_CHECKS },
+    const worker = new Worker(new URL("./log-worker.js", import.meta.url), {
+      workerData: {
+        file: this.file,
+        everyMs: EVERY_MS,
+        idleChecks: IDLE_CHECKS,
+        chunk: INDEX_CHUNK,
+        sliceMs: SLICE_MS,
+        maxLag: MAX_LAG,
+        lock: this.lock.buffer,
+      },
     });
-    // Never keeps the process alive; a failed checkpoint only leaves the backstop to SQLite.
+    // Never keeps the process alive; a failed checkpoint only leaves the backstop to SQLite, a
+    // failed index only a longer scan beyond its cursor.
     worker.unref();
     worker.on("error", () => {});
     worker.once("exit", () => {
       this.worker = null;
+      // Should it die inside an index transaction (its connection rolls that back).
+      Atomics.compareExchange(this.lock, 0, 2, 0);
+      Atomics.notify(this.lock, 0);
     });
     this.worker = worker;
+  }
+
+  /**
+   * Waits (at most one index transaction, ~1-2 ms) until the worker is not writing, and keeps it
+   * from starting until `release()`: the writer's commit then never meets a busy database.
+   */
+  acquire(): void {
+    const lock = this.lock;
+    Atomics.store(lock, 1, 1);
+    while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) Atomics.wait(lock, 0, 2, 100);
+    Atomics.store(lock, 1, 0);
+  }
+
+  /** The writer has work queued (true) or is idle (false): the worker indexes mostly when idle. */
+  busy(busy: boolean): void {
+    Atomics.store(this.lock, 2, busy ? 1 : 0);
+  }
+
+  release(): void {
+    Atomics.store(this.lock, 0, 0);
+    Atomics.notify(this.lock, 0);
   }
 
   close(): void {

@@ -1,23 +1,131 @@
 import { closeSync, fdatasync as fdatasyncFile, open } from "node:fs";
 import { promisify } from "node:util";
-import { type EventEnvelope, GENESIS_HASH, SCHEMA_VERSION } from "@stockroom/contracts";
+import type { EventEnvelope } from "@stockroom/contracts";
+import { GENESIS_HASH, SCHEMA_VERSION } from "@stockroom/contracts";
 import type { EngineSnapshot } from "@stockroom/engine";
 import type { Statement } from "better-sqlite3";
-import { and, asc, desc, eq, gt, lte } from "drizzle-orm";
+import { desc, lte } from "drizzle-orm";
 import { BACKSTOP_PAGES, Checkpointer } from "./checkpointer.ts";
 import type { Db } from "./db.ts";
-import { events, snapshots } from "./schema.ts";
-
-type EventRow = typeof events.$inferSelect;
+import { createIndexer, INDEX_CURSOR } from "./event-indexer.js";
+import { snapshots } from "./schema.ts";
 
 const openFile = promisify(open);
 const fdatasync = promisify(fdatasyncFile);
+const HASH_LENGTH = 64;
 
-/** The outlet's event log and snapshots in SQLite. */
+/** The log cannot be trusted: the node must not serve stock from it. */
+export class CorruptLogError extends Error {}
+
+interface GroupRow {
+  first_seq: number;
+  last_seq: number;
+  ts: number;
+  prev_hash: string;
+  types: string;
+  actors: string;
+  hashes: string;
+  payloads: string;
+}
+
+/** One stored group (see event_groups in schema.ts) split into its events; payloads parsed on demand. */
+export class EventGroup {
+  readonly first: number;
+  readonly last: number;
+  readonly ts: number;
+  readonly types: string[];
+  readonly actors: string[];
+  /** Each event's JSON exactly as hashed. */
+  readonly payloads: string[];
+  private readonly prevHash: string;
+  private readonly hashes: string;
+
+  constructor(row: GroupRow) {
+    this.first = row.first_seq;
+    this.last = row.last_seq;
+    this.ts = row.ts;
+    this.prevHash = row.prev_hash;
+    this.hashes = row.hashes;
+    this.types = row.types.split("\n");
+    this.actors = row.actors.split("\n");
+    this.payloads = row.payloads.split("\n");
+    const n = this.last - this.first + 1;
+    const damage =
+      n < 1
+        ? `it ends (${this.last}) before it starts`
+        : this.types.length !== n
+          ? `${this.types.length} types`
+          : this.actors.length !== n
+            ? `${this.actors.length} actors`
+            : this.payloads.length !== n
+              ? `${this.payloads.length} payloads`
+              : this.hashes.length !== n * HASH_LENGTH
+                ? `${this.hashes.length / HASH_LENGTH} hashes`
+                : this.prevHash.length !== HASH_LENGTH
+                  ? "no previous hash"
+                  : null;
+    if (damage) {
+      throw new CorruptLogError(
+        `event group ${this.first}-${this.last} is damaged: ${damage}${n < 1 ? "" : ` for ${n} events`}`,
+      );
+    }
+  }
+
+  hash(i: number): string {
+    return this.hashes.slice(i * HASH_LENGTH, (i + 1) * HASH_LENGTH);
+  }
+
+  prevHashOf(i: number): string {
+    return i === 0 ? this.prevHash : this.hash(i - 1);
+  }
+
+  envelope(
+    i: number,
+    outletId: string,
+    payload: EventEnvelope["payload"] = JSON.parse(this.payloads[i]!),
+  ): EventEnvelope {
+    return {
+      v: SCHEMA_VERSION,
+      outletId,
+      seq: this.first + i,
+      ts: this.ts,
+      type: this.types[i]! as EventEnvelope["type"],
+      actor: this.actors[i]!,
+      prevHash: this.prevHashOf(i),
+      hash: this.hash(i),
+      payload,
+    };
+  }
+}
+
+/** Audit and execution queries: every given condition holds; seqs in (after, upTo]. */
+export interface EventFilter {
+  after: number;
+  upTo: number;
+  limit: number;
+  sku?: string | undefined;
+  actor?: string | undefined;
+  type?: string | undefined;
+  /** Executions naming this order (inflow or outflow). */
+  orderId?: number | undefined;
+}
+
+const INDEX_PAGE = 1_000;
+
+/**
+ * The outlet's event log and snapshots in SQLite. Events are stored one row per committed group
+ * (event_groups); the audit index (event_index) is built after commit by the log worker, so
+ * queries use it up to its cursor and scan the log beyond it: answers never depend on how far it got.
+ */
 export class EventLog {
-  // Raw statements on the hot paths: drizzle's placeholder mapping costs more than the insert.
-  private readonly insert: Statement<[number, number, string, string, string, string, string, string | null]>;
-  private readonly tsAt: Statement<[number], { ts: number }>;
+  // Raw statements throughout: one row per group keeps them few, and drizzle's mapping costs more.
+  private readonly insert: Statement<[number, number, number, string, string, string, string, string]>;
+  private readonly groupAt: Statement<[number], GroupRow>;
+  private readonly groupsFrom: Statement<[number, number], GroupRow>;
+  private readonly lastGroup: Statement<[], { seq: number; ts: number; hash: string }>;
+  private readonly lastAt: Statement<[number], number>;
+  private readonly indexCursor: Statement<[string], number>;
+  private readonly indexSeqs: Statement<[string, number, number, number], number>;
   /**
    * The WAL file when the connection was opened synchronous FULL, else null (NORMAL or in memory:
    * nothing to wait for). FULL would fsync inside COMMIT, blocking the event loop for the whole
@@ -31,6 +139,7 @@ export class EventLog {
   private queued: Promise<void> | null = null;
   private walFd: number | null = null;
   private readonly checkpointer: Checkpointer | null = null;
+  private indexer: ((maxEvents: number) => number) | null = null;
 
   constructor(
     readonly db: Db,
@@ -38,23 +147,56 @@ export class EventLog {
   ) {
     const sqlite = db.$client;
     this.insert = sqlite.prepare(
-      "INSERT INTO events (seq, ts, type, actor, prev_hash, hash, payload, sku) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO event_groups (first_seq, last_seq, ts, prev_hash, types, actors, hashes, payloads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
-    this.tsAt = sqlite.prepare("SELECT ts FROM events WHERE seq = ?");
+    this.groupAt = sqlite.prepare("SELECT * FROM event_groups WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1");
+    this.groupsFrom = sqlite.prepare("SELECT * FROM event_groups WHERE first_seq >= ? ORDER BY first_seq LIMIT ?");
+    this.lastGroup = sqlite.prepare(
+      `SELECT last_seq AS seq, ts, substr(hashes, -${HASH_LENGTH}) AS hash FROM event_groups ORDER BY first_seq DESC LIMIT 1`,
+    );
+    this.lastAt = sqlite
+      .prepare<[number], number>(
+        "SELECT last_seq FROM event_groups WHERE ts <= ? ORDER BY ts DESC, first_seq DESC LIMIT 1",
+      )
+      .pluck();
+    this.indexCursor = sqlite.prepare<[string], number>("SELECT seq FROM cursors WHERE name = ?").pluck();
+    this.indexSeqs = sqlite
+      .prepare<[string, number, number, number], number>(
+        "SELECT seq FROM event_index WHERE key = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
+      )
+      .pluck();
     this.wal = !sqlite.memory && sqlite.pragma("synchronous", { simple: true }) === 2 ? `${sqlite.name}-wal` : null;
     if (this.wal) sqlite.pragma("synchronous = NORMAL");
-    if (!sqlite.memory) {
+    if (!sqlite.memory && !sqlite.readonly) {
       this.checkpointer = new Checkpointer(sqlite.name);
       sqlite.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+      // Indexes whatever the last run (or an upgrade) left unindexed.
+      if (this.indexedUpTo() < this.head().seq) this.checkpointer.poke();
     }
   }
 
-  /** Appends envelopes with their payload JSON as hashed; call inside a transaction. */
+  /**
+   * Appends envelopes (consecutive seqs after the head) with their payload JSON as hashed, one
+   * row per run of equal timestamps (a writer flush has one); call inside a transaction.
+   */
   append(envelopes: readonly EventEnvelope[], payloadJson: readonly string[]): void {
-    for (let i = 0; i < envelopes.length; i++) {
-      const e = envelopes[i]!;
-      const sku = "sku" in e.payload ? e.payload.sku : null;
-      this.insert.run(e.seq, e.ts, e.type, e.actor, e.prevHash, e.hash, payloadJson[i]!, sku);
+    let start = 0;
+    for (let i = 1; i <= envelopes.length; i++) {
+      if (i < envelopes.length && envelopes[i]!.ts === envelopes[start]!.ts) continue;
+      const first = envelopes[start]!;
+      let types = first.type as string;
+      let actors = first.actor;
+      let hashes = first.hash;
+      for (let j = start + 1; j < i; j++) {
+        const e = envelopes[j]!;
+        types += `\n${e.type}`;
+        actors += `\n${e.actor}`;
+        hashes += e.hash;
+      }
+      const payloads =
+        start === 0 && i === payloadJson.length ? payloadJson.join("\n") : payloadJson.slice(start, i).join("\n");
+      this.insert.run(first.seq, envelopes[i - 1]!.seq, first.ts, first.prevHash, types, actors, hashes, payloads);
+      start = i;
     }
   }
 
@@ -80,39 +222,52 @@ export class EventLog {
     return this.queued;
   }
 
-  /** Closes the database, the WAL handle kept for syncing and the checkpointer. */
+  /** Closes the database, the WAL handle kept for syncing and the log worker. */
   close(): void {
-    this.checkpointer?.close();
+    const sqlite = this.db.$client;
+    if (this.checkpointer) {
+      // The worker's connection closes after this one (terminate is asynchronous), and only the
+      // last connection to close empties the WAL: do it here, so the database file alone is whole.
+      this.checkpointer.acquire();
+      try {
+        sqlite.pragma("wal_checkpoint(TRUNCATE)");
+      } catch {
+        // Whatever stays in the WAL is read back on the next open.
+      }
+      this.checkpointer.release();
+      this.checkpointer.close();
+    }
     const fd = this.walFd;
     this.walFd = null;
     // Once no fdatasync runs on it any more.
     if (fd !== null) this.flushing.finally(() => closeSync(fd)).catch(() => {});
-    this.db.$client.close();
+    sqlite.close();
   }
 
-  /** Runs `fn` in one transaction: one fsync for everything it writes. */
+  /** The writer has commands waiting (true) or none (false): background indexing mostly waits for idle. */
+  busy(busy: boolean): void {
+    this.checkpointer?.busy(busy);
+  }
+
+  /** Runs `fn` in one transaction: one fsync for everything it writes (never waiting on a busy database). */
   transaction<T>(fn: () => T): T {
-    return this.db.$client.transaction(fn)();
+    const checkpointer = this.checkpointer;
+    if (!checkpointer) return this.db.$client.transaction(fn)();
+    checkpointer.acquire();
+    try {
+      return this.db.$client.transaction(fn)();
+    } finally {
+      checkpointer.release();
+    }
   }
 
   head(): { seq: number; hash: string; ts: number } {
-    const row = this.db.select().from(events).orderBy(desc(events.seq)).limit(1).get();
-    return row ? { seq: row.seq, hash: row.hash, ts: row.ts } : { seq: 0, hash: GENESIS_HASH, ts: 0 };
+    return this.lastGroup.get() ?? { seq: 0, hash: GENESIS_HASH, ts: 0 };
   }
 
-  /**
-   * The last seq committed at or before `ts` (0 if none): a binary search over the seq key, as
-   * sequenced time never decreases with seq (the writer's clock only moves forward).
-   */
+  /** The last seq committed at or before `ts` (0 if none): sequenced time never decreases with seq. */
   lastSeqAt(ts: number): number {
-    let lo = 0;
-    let hi = this.head().seq;
-    while (lo < hi) {
-      const mid = Math.ceil((lo + hi) / 2);
-      if (this.tsAt.get(mid)!.ts <= ts) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo;
+    return this.lastAt.get(ts) ?? 0;
   }
 
   /** The seqs (after, upTo] of the events with startTime <= ts < endTime (either bound optional). */
@@ -123,62 +278,162 @@ export class EventLog {
     };
   }
 
-  /** Envelopes with seq in (after, upTo], in order, read in pages so memory stays flat. */
-  *read(after: number, upTo = Number.MAX_SAFE_INTEGER, pageSize = 5_000): Generator<EventEnvelope> {
-    let from = after;
+  /** The groups holding seqs (after, upTo], in order, read a few at a time so memory stays flat. */
+  *groups(after: number, upTo = Number.MAX_SAFE_INTEGER): Generator<EventGroup> {
+    if (upTo <= after) return;
+    const at = this.groupAt.get(after + 1);
+    let from = at && at.last_seq > after ? at.first_seq : after + 1;
     for (;;) {
-      const rows = this.db
-        .select()
-        .from(events)
-        .where(and(gt(events.seq, from), lte(events.seq, upTo)))
-        .orderBy(asc(events.seq))
-        .limit(pageSize)
-        .all();
-      for (const row of rows) yield this.toEnvelope(row);
-      if (rows.length < pageSize) return;
-      from = rows[rows.length - 1]!.seq;
+      const rows = this.groupsFrom.all(from, 4);
+      for (const row of rows) {
+        if (row.first_seq > upTo) return;
+        yield new EventGroup(row);
+      }
+      if (rows.length < 4) return;
+      from = rows[rows.length - 1]!.first_seq + 1;
     }
   }
 
-  /** Every execution in the log, in order, read in pages. */
-  *readExecutions(pageSize = 5_000): Generator<EventEnvelope> {
-    let from = 0;
-    for (;;) {
-      const rows = this.db
-        .select()
-        .from(events)
-        .where(and(eq(events.type, "execution"), gt(events.seq, from)))
-        .orderBy(asc(events.seq))
-        .limit(pageSize)
-        .all();
-      for (const row of rows) yield this.toEnvelope(row);
-      if (rows.length < pageSize) return;
-      from = rows[rows.length - 1]!.seq;
+  /** Envelopes with seq in (after, upTo], in order. */
+  *read(after: number, upTo = Number.MAX_SAFE_INTEGER): Generator<EventEnvelope> {
+    for (const g of this.groups(after, upTo)) {
+      const end = Math.min(g.last, upTo) - g.first;
+      for (let i = Math.max(0, after + 1 - g.first); i <= end; i++) yield g.envelope(i, this.outletId);
     }
   }
 
-  /** Up to `limit` envelopes after `after` as JSON text, payloads exactly as stored (and hashed). */
-  readJson(after: number, limit: number): string[] {
-    const rows = this.db.select().from(events).where(gt(events.seq, after)).orderBy(asc(events.seq)).limit(limit).all();
-    const outlet = JSON.stringify(this.outletId);
-    return rows.map(
-      (r) =>
-        `{"v":${SCHEMA_VERSION},"outletId":${outlet},"seq":${r.seq},"ts":${r.ts},"type":${JSON.stringify(r.type)},"actor":${JSON.stringify(r.actor)},"prevHash":"${r.prevHash}","hash":"${r.hash}","payload":${r.payload}}`,
-    );
+  /** As read(), each envelope with its payload JSON exactly as stored (what its hash covers). */
+  *readSealed(after: number, upTo = Number.MAX_SAFE_INTEGER): Generator<[EventEnvelope, string]> {
+    for (const g of this.groups(after, upTo)) {
+      const end = Math.min(g.last, upTo) - g.first;
+      for (let i = Math.max(0, after + 1 - g.first); i <= end; i++) {
+        yield [g.envelope(i, this.outletId), g.payloads[i]!];
+      }
+    }
   }
 
-  toEnvelope(row: EventRow): EventEnvelope {
-    return {
-      v: SCHEMA_VERSION,
-      outletId: this.outletId,
-      seq: row.seq,
-      ts: row.ts,
-      type: row.type,
-      actor: row.actor,
-      prevHash: row.prevHash,
-      hash: row.hash,
-      payload: JSON.parse(row.payload),
-    };
+  /** Every execution in the log, in order (only their payloads are parsed). */
+  *readExecutions(): Generator<EventEnvelope> {
+    for (const g of this.groups(0)) {
+      for (let i = 0; i < g.types.length; i++) if (g.types[i] === "execution") yield g.envelope(i, this.outletId);
+    }
+  }
+
+  /** Up to `limit` envelopes in (after, upTo] as JSON text, payloads exactly as stored (and hashed). */
+  readJson(after: number, limit: number, upTo = Number.MAX_SAFE_INTEGER): string[] {
+    const out: string[] = [];
+    const outlet = `{"v":${SCHEMA_VERSION},"outletId":${JSON.stringify(this.outletId)},"seq":`;
+    for (const g of this.groups(after, upTo)) {
+      const end = Math.min(g.last, upTo) - g.first;
+      for (let i = Math.max(0, after + 1 - g.first); i <= end; i++) {
+        if (out.length === limit) return out;
+        out.push(
+          `${outlet}${g.first + i},"ts":${g.ts},"type":${JSON.stringify(g.types[i])},"actor":${JSON.stringify(g.actors[i])},"prevHash":"${g.prevHashOf(i)}","hash":"${g.hash(i)}","payload":${g.payloads[i]}}`,
+        );
+      }
+      if (out.length === limit) return out;
+    }
+    return out;
+  }
+
+  /** The last seq the audit index covers: every event up to it is indexed, none after it. */
+  indexedUpTo(): number {
+    return this.indexCursor.get(INDEX_CURSOR) ?? 0;
+  }
+
+  /**
+   * Indexes up to `maxEvents` unindexed events on this thread (the log worker does it in the
+   * background; this is for tools and tests). Returns how many it indexed.
+   */
+  catchUpIndex(maxEvents = Number.MAX_SAFE_INTEGER): number {
+    this.indexer ??= createIndexer(this.db.$client);
+    let done = 0;
+    while (done < maxEvents) {
+      this.checkpointer?.acquire();
+      let n: number;
+      try {
+        n = this.indexer(Math.min(4_096, maxEvents - done));
+      } finally {
+        this.checkpointer?.release();
+      }
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  /**
+   * Up to `limit` envelopes matching `filter`, in seq order: from the audit index up to its cursor
+   * (by order, else sku, else actor), then by scanning the log beyond it, the same answer either way.
+   */
+  find(filter: EventFilter): EventEnvelope[] {
+    // One read transaction: the index and its cursor as of one moment.
+    return this.db.$client.transaction(() => this.findIn(filter))();
+  }
+
+  private findIn(f: EventFilter): EventEnvelope[] {
+    const out: EventEnvelope[] = [];
+    if (f.limit <= 0 || f.upTo <= f.after) return out;
+    const key =
+      f.orderId !== undefined
+        ? `o:${f.orderId}`
+        : f.sku !== undefined
+          ? `s:${f.sku}`
+          : f.actor !== undefined
+            ? `a:${f.actor}`
+            : null;
+    let after = f.after;
+    if (key !== null) {
+      const indexed = Math.min(this.indexedUpTo(), f.upTo);
+      let group: EventGroup | null = null;
+      let from = after;
+      while (from < indexed) {
+        const seqs = this.indexSeqs.all(key, from, indexed, INDEX_PAGE);
+        for (const seq of seqs) {
+          if (!group || seq < group.first || seq > group.last) {
+            const row = this.groupAt.get(seq);
+            if (!row || row.last_seq < seq) continue;
+            group = new EventGroup(row);
+          }
+          const e = this.match(group, seq - group.first, f);
+          if (e) {
+            out.push(e);
+            if (out.length === f.limit) return out;
+          }
+        }
+        if (seqs.length < INDEX_PAGE) break;
+        from = seqs[seqs.length - 1]!;
+      }
+      after = Math.max(after, indexed);
+    }
+    for (const g of this.groups(after, f.upTo)) {
+      const end = Math.min(g.last, f.upTo) - g.first;
+      for (let i = Math.max(0, after + 1 - g.first); i <= end; i++) {
+        const e = this.match(g, i, f);
+        if (e) {
+          out.push(e);
+          if (out.length === f.limit) return out;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** The envelope of event `i` of `g` if it passes every condition of `f`, else null. */
+  private match(g: EventGroup, i: number, f: EventFilter): EventEnvelope | null {
+    if (f.type !== undefined && g.types[i] !== f.type) return null;
+    if (f.actor !== undefined && g.actors[i] !== f.actor) return null;
+    const json = g.payloads[i]!;
+    if (f.sku !== undefined && !json.includes(`"sku":${JSON.stringify(f.sku)}`)) return null;
+    const payload = JSON.parse(json);
+    if (f.sku !== undefined && payload.sku !== f.sku) return null;
+    if (
+      f.orderId !== undefined &&
+      (g.types[i] !== "execution" || (payload.inflowOrderId !== f.orderId && payload.outflowOrderId !== f.orderId))
+    ) {
+      return null;
+    }
+    return g.envelope(i, this.outletId, payload);
   }
 
   saveSnapshot(seq: number, ts: number, digest: string, state: EngineSnapshot): void {

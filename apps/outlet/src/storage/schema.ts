@@ -1,22 +1,41 @@
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-/** The append-only, hash-chained event log: the outlet's source of truth. */
-export const events = sqliteTable(
-  "events",
+/**
+ * The append-only, hash-chained event log, the outlet's source of truth: one row per committed
+ * group of events that share a timestamp (a writer flush), seqs first_seq..last_seq without gaps.
+ * Per event, in seq order: `types` and `actors` joined by "\n", `hashes` the 64-hex hashes
+ * concatenated, `payloads` each event's JSON exactly as hashed joined by "\n" (JSON.stringify
+ * never writes a raw newline). An event's prevHash is the hash before it (`prev_hash` for the
+ * first). Every envelope keeps its own seq, prevHash and hash; see EventLog.
+ */
+export const eventGroups = sqliteTable(
+  "event_groups",
   {
-    seq: integer("seq").primaryKey(),
+    firstSeq: integer("first_seq").primaryKey(),
+    lastSeq: integer("last_seq").notNull(),
     ts: integer("ts").notNull(),
-    type: text("type").notNull(),
-    actor: text("actor").notNull(),
     prevHash: text("prev_hash").notNull(),
-    hash: text("hash").notNull(),
-    /** The event's JSON exactly as it was hashed. */
-    payload: text("payload").notNull(),
-    /** Copied out of the payload for the audit trail's filters. */
-    sku: text("sku"),
+    types: text("types").notNull(),
+    actors: text("actors").notNull(),
+    hashes: text("hashes").notNull(),
+    payloads: text("payloads").notNull(),
   },
-  // No index on ts: it never decreases with seq, so time bounds become seq bounds (EventLog.seqRange).
-  (t) => [index("events_sku").on(t.sku, t.seq), index("events_actor").on(t.actor, t.seq)],
+  // One entry per group: time bounds become seq bounds (EventLog.lastSeqAt), ts never decreasing with seq.
+  (t) => [index("event_groups_ts").on(t.ts)],
+);
+
+/**
+ * The audit index, built after commit (off the writer's path) up to the `event_index` cursor:
+ * `s:<sku>` (events whose payload names a sku), `a:<actor>`, `o:<orderId>` (executions of an order).
+ * Queries use it up to that cursor and scan the log beyond it.
+ */
+export const eventIndex = sqliteTable(
+  "event_index",
+  {
+    key: text("key").notNull(),
+    seq: integer("seq").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.key, t.seq] })],
 );
 
 /** Engine snapshots; recovery starts from the newest and replays the tail. */

@@ -1,9 +1,8 @@
 import { type EventEnvelope, GENESIS_HASH, hashEnvelope } from "@stockroom/contracts";
 import { digestOf, Engine } from "@stockroom/engine";
-import type { EventLog } from "../storage/event-log.ts";
+import { CorruptLogError, type EventLog } from "../storage/event-log.ts";
 
-/** The log cannot be trusted: the node must not serve stock from it. */
-export class CorruptLogError extends Error {}
+export { CorruptLogError };
 
 export interface Recovered {
   engine: Engine;
@@ -33,8 +32,8 @@ export function recover(log: EventLog, options: { upTo?: number; fromScratch?: b
   }
   const fromSnapshot = prev.seq;
   let replayed = 0;
-  for (const e of log.read(prev.seq, upTo)) {
-    checkLink(prev, e);
+  for (const [e, payloadJson] of log.readSealed(prev.seq, upTo)) {
+    checkLink(prev, e, payloadJson);
     engine.apply(e.payload, e.ts);
     prev = { seq: e.seq, hash: e.hash, ts: e.ts };
     replayed++;
@@ -42,10 +41,12 @@ export function recover(log: EventLog, options: { upTo?: number; fromScratch?: b
   return { engine, head: prev, fromSnapshot, replayed };
 }
 
-function checkLink(prev: { seq: number; hash: string }, e: EventEnvelope): void {
+function checkLink(prev: { seq: number; hash: string }, e: EventEnvelope, payloadJson: string): void {
   if (e.seq !== prev.seq + 1) throw new CorruptLogError(`gap in the log: seq ${prev.seq} is followed by ${e.seq}`);
   if (e.prevHash !== prev.hash) {
     throw new CorruptLogError(`forked log at seq ${e.seq}: its prevHash is not the hash of seq ${prev.seq}`);
   }
-  if (hashEnvelope(e) !== e.hash) throw new CorruptLogError(`event ${e.seq} was altered: its hash does not match`);
+  // Over the payload's stored bytes: any change to them shows, even one JSON would read the same.
+  if (hashEnvelope(e, payloadJson) !== e.hash)
+    throw new CorruptLogError(`event ${e.seq} was altered: its hash does not match`);
 }

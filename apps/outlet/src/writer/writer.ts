@@ -1,4 +1,5 @@
-import { type Command, type EventEnvelope, hashEnvelope, SCHEMA_VERSION } from "@stockroom/contracts";
+import { hash } from "node:crypto";
+import { type Command, type EventEnvelope, SCHEMA_VERSION } from "@stockroom/contracts";
 import { digestOf, type Engine } from "@stockroom/engine";
 import type { EventLog } from "../storage/event-log.ts";
 
@@ -23,6 +24,21 @@ export type InTransaction = (envelopes: EventEnvelope[]) => void;
  */
 export type AfterExecute = (envelopes: EventEnvelope[]) => void;
 
+/** A committed group: answered once its fsync is done. */
+interface Group {
+  batch: Pending[];
+  results: EventEnvelope[][];
+  envelopes: EventEnvelope[];
+  seq: number;
+  started: number;
+}
+
+/**
+ * Groups committed ahead of the disk: one fsyncs while the next executes and commits (its fsync
+ * follows), so the engine's CPU work and the disk's wait overlap.
+ */
+const MAX_UNDURABLE = 2;
+
 interface Pending {
   command: Command;
   actor: string;
@@ -38,16 +54,17 @@ export class WriterStoppedError extends Error {}
 /**
  * The single writer. Commands that arrive together are executed in order and committed as one
  * group (one transaction); its fsync runs off the event loop, and only once it is done does each
- * caller get its events. Commands arriving meanwhile wait and form the next group, so the
- * engine never runs ahead of the disk where a read could see it (see settled()).
+ * caller get its events. While it runs, the next group may execute and commit (its own fsync
+ * follows); commands arriving after that wait and form the group after. Reads wait until the
+ * engine is no longer ahead of the disk (see settled()), so none shows what a crash could undo.
  */
 export class Writer {
   private queue: Pending[] = [];
   private scheduled = false;
   private stopped: Error | null = null;
-  /** A committed group is waiting for its fsync. */
-  private syncing = false;
-  /** Reads waiting for that fsync. */
+  /** Committed groups waiting for their fsync, oldest first. */
+  private undurable: Group[] = [];
+  /** Reads waiting until the engine's state is durable. */
   private settling: (() => void)[] = [];
   private seq: number;
   private durableSeq: number;
@@ -59,6 +76,10 @@ export class Writer {
   private readonly snapshotEveryEvents: number;
   private readonly snapshotEveryMs: number;
   private readonly now: () => number;
+  /** `[v,outletId,` as JSON: the start of every event's hash input (see seal()). */
+  private readonly hashHead: string;
+  /** Types and actors as JSON strings, made once each. */
+  private readonly quoted = new Map<string, string>();
   /** Called after each durable commit with its envelopes (for SSE, metrics, replication). */
   onCommit: (envelopes: EventEnvelope[], batchSize: number, commitMs: number) => void = () => {};
 
@@ -78,6 +99,7 @@ export class Writer {
     this.now = options.now ?? Date.now;
     this.eventsSinceSnapshot = options.unsnapshottedEvents ?? 0;
     this.lastSnapshotAt = this.now();
+    this.hashHead = `[${SCHEMA_VERSION},${JSON.stringify(log.outletId)},`;
   }
 
   /** The last durable (acknowledged) seq. */
@@ -91,12 +113,20 @@ export class Writer {
 
   /**
    * Resolves once the engine's state is durable: at once, unless a group's fsync is running.
-   * Reads of the engine wait for it, so they never show an effect a crash could still undo; they
-   * run before the next group executes.
+   * Reads of the engine wait for it, so they never show an effect a crash could still undo: no
+   * group executes while reads wait, and they run before the next one does.
    */
   settled(): Promise<void> {
-    if (!this.syncing || this.stopped) return Promise.resolve();
+    if (this.undurable.length === 0 || this.stopped) return Promise.resolve();
     return new Promise((resolve) => this.settling.push(resolve));
+  }
+
+  /** Resolves once nothing is queued or waiting for its fsync (at once when stopped): before closing the log. */
+  async drained(): Promise<void> {
+    while (!this.stopped && (this.undurable.length > 0 || this.queue.length > 0)) {
+      if (this.undurable.length > 0) await this.settled();
+      else await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Resolves with the command's events once they are durable (an empty list: nothing changed). */
@@ -121,34 +151,47 @@ export class Writer {
 
   private flush(): void {
     this.scheduled = false;
-    // While an fsync runs, commands wait: the group after it is scheduled when it completes.
-    if (this.stopped || this.syncing || this.queue.length === 0) return;
+    // Commands wait while two groups are ahead of the disk, or while reads wait for it to catch
+    // up: the next group is scheduled when a fsync completes.
+    if (this.stopped || this.queue.length === 0) return;
+    if (this.undurable.length >= MAX_UNDURABLE || (this.undurable.length > 0 && this.settling.length > 0)) return;
     const batch = this.queue.length > this.maxBatch ? this.queue.splice(0, this.maxBatch) : this.queue;
     if (batch === this.queue) this.queue = [];
     const started = performance.now();
+    this.log.busy(true);
     const wall = this.now();
     if (wall > this.ts) this.ts = wall;
     const results: EventEnvelope[][] = [];
     const envelopes: EventEnvelope[] = [];
     const payloadJson: string[] = [];
+    const ts = this.ts;
+    const outletId = this.log.outletId;
     for (const p of batch) {
       const own: EventEnvelope[] = [];
-      for (const payload of this.engine.execute(p.command, this.ts)) {
+      const actor = p.actor;
+      const actorJson = this.quote(actor);
+      for (const payload of this.engine.execute(p.command, ts)) {
         const json = JSON.stringify(payload);
+        const seq = ++this.seq;
+        const prevHash = this.hash;
+        // hashEnvelope's input, byte for byte (JSON of [v, outletId, seq, ts, type, actor, prevHash,
+        // payload]), without building and re-serialising an array per event; tests check they agree.
+        this.hash = hash(
+          "sha256",
+          `${this.hashHead}${seq},${ts},${this.quote(payload.type)},${actorJson},"${prevHash}",${json}]`,
+          "hex",
+        );
         const envelope: EventEnvelope = {
           v: SCHEMA_VERSION,
-          outletId: this.log.outletId,
-          seq: ++this.seq,
-          ts: this.ts,
+          outletId,
+          seq,
+          ts,
           type: payload.type,
-          actor: p.actor,
-          prevHash: this.hash,
+          actor,
+          prevHash,
           payload,
-          hash: "",
+          hash: this.hash,
         };
-        // Sealed in place: hashEnvelope reads every field but `hash`.
-        envelope.hash = hashEnvelope(envelope, json);
-        this.hash = envelope.hash;
         own.push(envelope);
         envelopes.push(envelope);
         payloadJson.push(json);
@@ -167,19 +210,35 @@ export class Writer {
       this.stop(error as Error, batch);
       return;
     }
-    const seq = this.seq;
-    this.syncing = true;
+    const group: Group = { batch, results, envelopes, seq: this.seq, started };
+    this.undurable.push(group);
+    // Fsyncs complete in commit order (EventLog.sync).
     this.log.sync().then(
-      () => {
-        this.syncing = false;
-        this.durableSeq = seq;
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
-        if (envelopes.length > 0) this.onCommit(envelopes, batch.length, performance.now() - started);
-        for (const settle of this.settling.splice(0)) settle();
-        if (this.queue.length > 0) this.schedule();
-      },
+      () => this.durable(group),
       (error: Error) => this.stop(error, batch),
     );
+    if (this.queue.length > 0) this.schedule();
+  }
+
+  private durable(group: Group): void {
+    this.undurable.shift();
+    this.durableSeq = group.seq;
+    const { batch, results, envelopes } = group;
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+    if (envelopes.length > 0) this.onCommit(envelopes, batch.length, performance.now() - group.started);
+    if (this.undurable.length === 0) for (const settle of this.settling.splice(0)) settle();
+    if (this.stopped) return;
+    if (this.queue.length > 0) this.schedule();
+    else if (this.undurable.length === 0) this.log.busy(false);
+  }
+
+  private quote(s: string): string {
+    let json = this.quoted.get(s);
+    if (json === undefined) {
+      json = JSON.stringify(s);
+      if (this.quoted.size < 100_000) this.quoted.set(s, json);
+    }
+    return json;
   }
 
   private snapshotDue(wall: number): boolean {
@@ -194,10 +253,15 @@ export class Writer {
     this.lastSnapshotAt = wall;
   }
 
+  /**
+   * A failed commit or fsync: its callers and everything queued are refused. Groups committed
+   * before it are answered as their own fsyncs complete (after a failed fsync, theirs fail too).
+   */
   private stop(error: Error, batch: Pending[]): void {
-    this.stopped = error;
+    this.stopped ??= error;
     const failure = new WriterStoppedError(`commit failed, the outlet must restart: ${error.message}`);
     for (const p of [...batch, ...this.queue]) p.reject(failure);
+    this.undurable = this.undurable.filter((g) => g.batch !== batch);
     this.queue = [];
     // Reads go on (readiness reports the failure).
     for (const settle of this.settling.splice(0)) settle();

@@ -1,7 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { OrderId, PlaceOrder, Price, Quantity, Sku, Timestamp } from "@stockroom/contracts";
-import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
-import { events } from "../../storage/schema.ts";
 import { commitCommand } from "../commit.ts";
 import type { GatewayEnv, OutletServices } from "../context.ts";
 import { ProblemError } from "../problem.ts";
@@ -134,24 +132,8 @@ export function orderRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): 
     (c) => {
       const q = c.req.valid("query");
       const range = svc.log.seqRange(q.startTime, q.endTime);
-      const rows = svc.log.db
-        .select()
-        .from(events)
-        .where(
-          and(
-            eq(events.type, "execution"),
-            q.sku ? eq(events.sku, q.sku) : undefined,
-            gt(events.seq, range.after),
-            lte(events.seq, range.upTo),
-            q.orderId !== undefined
-              ? sql`(json_extract(${events.payload}, '$.inflowOrderId') = ${q.orderId} OR json_extract(${events.payload}, '$.outflowOrderId') = ${q.orderId})`
-              : undefined,
-          ),
-        )
-        .orderBy(asc(events.seq))
-        .limit(q.limit)
-        .all();
-      return c.json({ executions: fillsOf(rows.map((r) => svc.log.toEnvelope(r))) });
+      const executions = svc.log.find({ ...range, type: "execution", sku: q.sku, orderId: q.orderId, limit: q.limit });
+      return c.json({ executions: fillsOf(executions) });
     },
   );
 }

@@ -1,0 +1,5 @@
+import type { Database } from "better-sqlite3";
+
+export const INDEX_CURSOR: string;
+export function indexKeys(type: string, actor: string, payloadJson: string, keys: string[]): void;
+export function createIndexer(sqlite: Database): (maxEvents: number) => number;

@@ -1,0 +1,64 @@
+// The event log's helper thread, with its own connection: WAL checkpoints (PASSIVE: never waiting
+// for the writer, nor blocking it) and the audit index (event-indexer.js), both off the event loop.
+// Plain JavaScript so it loads the same way under tsx, vitest or plain node.
+// `lock` (shared with EventLog.transaction) keeps index commits out of the writer's way: [0] is
+// 0 free, 1 the writer commits, 2 this thread indexes; [1] is 1 while the writer waits for it;
+// [2] is 1 while the writer has commands queued: then the index waits for a quiet moment (queries
+// scan what it has not reached), unless it is `maxLag` events behind: then one transaction a tick.
+import { workerData } from "node:worker_threads";
+import Database from "better-sqlite3";
+import { createIndexer } from "./event-indexer.js";
+
+const { file, everyMs, idleChecks, chunk, sliceMs, maxLag } = workerData;
+const lock = new Int32Array(workerData.lock);
+const db = new Database(file);
+// Index commits need no fsync of their own: the writer's next fdatasync of the WAL covers them,
+// and after a power cut the index and its cursor are lost (and rebuilt) together.
+db.pragma("synchronous = NORMAL");
+db.pragma("busy_timeout = 5000");
+const step = createIndexer(db);
+const lag = db
+  .prepare(
+    "SELECT coalesce((SELECT last_seq FROM event_groups ORDER BY first_seq DESC LIMIT 1), 0) - coalesce((SELECT seq FROM cursors WHERE name = 'event_index'), 0)",
+  )
+  .pluck();
+let indexing = true;
+let idle = 0;
+let last = -1;
+
+/** Indexes chunks for up to `sliceMs`, stepping aside whenever the writer wants to commit. */
+function index() {
+  let indexed = 0;
+  if (Atomics.load(lock, 2) !== 0 && lag.get() < maxLag) return 0;
+  const until = performance.now() + sliceMs;
+  while (indexing && performance.now() < until) {
+    if (Atomics.load(lock, 1) !== 0 || Atomics.compareExchange(lock, 0, 0, 2) !== 0) break;
+    let n = 0;
+    try {
+      n = step(chunk);
+    } catch {
+      // A damaged group: recovery and verify report it; queries scan the log beyond the cursor.
+      indexing = false;
+    } finally {
+      Atomics.store(lock, 0, 0);
+      Atomics.notify(lock, 0);
+    }
+    indexed += n;
+    if (n === 0 || Atomics.load(lock, 2) !== 0) break;
+  }
+  return indexed;
+}
+
+function tick() {
+  const [{ log, checkpointed }] = db.pragma("wal_checkpoint(PASSIVE)");
+  const indexed = index();
+  idle = indexed === 0 && log === checkpointed && log === last ? idle + 1 : 0;
+  last = log;
+  if (idle >= idleChecks) {
+    db.close();
+    return;
+  }
+  // Behind: the next slice soon (the writer had its turn in between).
+  setTimeout(tick, indexed > 0 ? 2 : everyMs);
+}
+setTimeout(tick, everyMs);
