@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { KycState, ReasonCode, Role, Side, StockRow, TimeInForce } from "@stockroom/contracts";
 import { Book, type Order } from "./book.ts";
 import { LocalClock } from "./clock.ts";
-import type { Account, Hold, OutletConfig, State } from "./state.ts";
+import { type Account, type Hold, type OutletConfig, orderView, type State } from "./state.ts";
 
 export const SNAPSHOT_VERSION = 1;
 
@@ -55,21 +55,7 @@ export interface EngineSnapshot {
 export function takeSnapshot(s: State, restingOrders: (book: Book) => Iterable<Order>): EngineSnapshot {
   const products = [...s.products.values()].sort((a, b) => compare(a.sku, b.sku));
   const orders: EngineSnapshot["orders"] = [];
-  const pushOrder = (o: Order) =>
-    orders.push({
-      orderId: o.id,
-      accountId: o.accountId,
-      sku: o.sku,
-      side: o.side,
-      price: o.price,
-      quantity: o.quantity,
-      remaining: o.remaining,
-      held: o.held,
-      timeInForce: o.timeInForce,
-      reason: o.reason,
-      reference: o.reference,
-      resting: o.level !== null,
-    });
+  const pushOrder = (o: Order) => orders.push({ ...orderView(o), resting: o.level !== null });
   for (const p of products) for (const o of restingOrders(p.book)) pushOrder(o);
   const inFlight = [...s.orders.values()].filter((o) => o.level === null).sort((a, b) => a.id - b.id);
   for (const o of inFlight) pushOrder(o);

@@ -551,7 +551,7 @@ export type HoldView = Omit<Hold, "placement" | "finishedAt">;
 function productView(p: Product): ProductView {
   return { sku: p.sku, name: p.name, brand: p.brand, attributes: p.attributes, listed: p.listed };
 }
-function orderView(o: Order): OrderView {
+export function orderView(o: Order): OrderView {
   return {
     orderId: o.id,
     accountId: o.accountId,

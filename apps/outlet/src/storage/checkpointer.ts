@@ -11,6 +11,8 @@ const INDEX_CHUNK = 1_024;
 const SLICE_MS = 20;
 /** Unindexed events beyond which the worker indexes even while the writer is busy (a little each tick). */
 const MAX_LAG = 1_000_000;
+/** The longest close() waits for the worker's connection to close (it checks every tick). */
+const CLOSE_WAIT_MS = 2_000;
 
 /**
  * Moves WAL checkpoints and the audit index off the event loop (log-worker.js). SQLite's automatic
@@ -22,12 +24,13 @@ const MAX_LAG = 1_000_000;
  */
 export class Checkpointer {
   private worker: Worker | null = null;
-  private readonly lock = new Int32Array(new SharedArrayBuffer(12));
+  private readonly lock = new Int32Array(new SharedArrayBuffer(20));
 
   constructor(private readonly file: string) {}
 
   poke(): void {
-    if (this.worker) return;
+    if (this.worker || Atomics.load(this.lock, 3) !== 0) return;
+    Atomics.store(this.lock, 4, 0);
     const worker = new Worker(new URL("./log-worker.js", import.meta.url), {
       workerData: {
         file: this.file,
@@ -73,7 +76,16 @@ export class Checkpointer {
     Atomics.notify(this.lock, 0);
   }
 
+  /**
+   * Stops the worker, waiting (a tick, ~50 ms at most) for it to close its connection: the
+   * caller's connection is then the last, whose close empties the WAL into the database file, and
+   * nothing writes beside the log's files any more.
+   */
   close(): void {
-    void this.worker?.terminate();
+    Atomics.store(this.lock, 3, 1);
+    const worker = this.worker;
+    if (!worker) return;
+    Atomics.wait(this.lock, 4, 0, CLOSE_WAIT_MS);
+    void worker.terminate();
   }
 }

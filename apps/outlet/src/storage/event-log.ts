@@ -17,7 +17,8 @@ const HASH_LENGTH = 64;
 /** The log cannot be trusted: the node must not serve stock from it. */
 export class CorruptLogError extends Error {}
 
-interface GroupRow {
+/** One committed group as stored (see event_groups in schema.ts). */
+export interface GroupRow {
   first_seq: number;
   last_seq: number;
   ts: number;
@@ -225,18 +226,8 @@ export class EventLog {
   /** Closes the database, the WAL handle kept for syncing and the log worker. */
   close(): void {
     const sqlite = this.db.$client;
-    if (this.checkpointer) {
-      // The worker's connection closes after this one (terminate is asynchronous), and only the
-      // last connection to close empties the WAL: do it here, so the database file alone is whole.
-      this.checkpointer.acquire();
-      try {
-        sqlite.pragma("wal_checkpoint(TRUNCATE)");
-      } catch {
-        // Whatever stays in the WAL is read back on the next open.
-      }
-      this.checkpointer.release();
-      this.checkpointer.close();
-    }
+    // The worker's connection first: this one, the last, then empties the WAL into the database.
+    this.checkpointer?.close();
     const fd = this.walFd;
     this.walFd = null;
     // Once no fdatasync runs on it any more.

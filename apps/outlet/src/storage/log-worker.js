@@ -4,7 +4,8 @@
 // `lock` (shared with EventLog.transaction) keeps index commits out of the writer's way: [0] is
 // 0 free, 1 the writer commits, 2 this thread indexes; [1] is 1 while the writer waits for it;
 // [2] is 1 while the writer has commands queued: then the index waits for a quiet moment (queries
-// scan what it has not reached), unless it is `maxLag` events behind: then one transaction a tick.
+// scan what it has not reached), unless it is `maxLag` events behind: then one transaction a tick;
+// [3] is 1 once the log closes; this thread sets [4] to 1 when its connection is closed.
 import { workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { createIndexer } from "./event-indexer.js";
@@ -49,15 +50,21 @@ function index() {
   return indexed;
 }
 
+/** The connection is closed: the log's own close() waits for this (lock [4]). */
+function closed() {
+  db.close();
+  Atomics.store(lock, 4, 1);
+  Atomics.notify(lock, 4);
+}
+
 function tick() {
+  // The log is closing (lock [3]): this connection goes first, so the writer's is the last.
+  if (Atomics.load(lock, 3) !== 0) return closed();
   const [{ log, checkpointed }] = db.pragma("wal_checkpoint(PASSIVE)");
   const indexed = index();
   idle = indexed === 0 && log === checkpointed && log === last ? idle + 1 : 0;
   last = log;
-  if (idle >= idleChecks) {
-    db.close();
-    return;
-  }
+  if (idle >= idleChecks) return closed();
   // Behind: the next slice soon (the writer had its turn in between).
   setTimeout(tick, indexed > 0 ? 2 : everyMs);
 }
