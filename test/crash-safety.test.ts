@@ -298,9 +298,8 @@ async function verify(dir: string, head: number, port: number): Promise<string[]
  * the newest snapshot plus the tail giving the same digest as that replay.
  */
 function recoverCheck(file: string, head: number): { failures: string[]; fromSnapshot: number } {
-  const db = openDb(file);
+  const log = new EventLog(openDb(file), OUTLET_ID);
   try {
-    const log = new EventLog(db, OUTLET_ID);
     const scratch = recover(log, { fromScratch: true });
     const fromSnapshot = recover(log);
     const failures: string[] = [];
@@ -313,7 +312,9 @@ function recoverCheck(file: string, head: number): { failures: string[]; fromSna
   } catch (error) {
     return { failures: [`recovery failed: ${(error as Error).message}`], fromSnapshot: 0 };
   } finally {
-    db.$client.close();
+    // The log's close, not the connection's: it stops the log's worker, which would go on
+    // indexing in this directory.
+    log.close();
   }
 }
 

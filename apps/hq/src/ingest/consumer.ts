@@ -186,6 +186,9 @@ export class EventConsumer {
    */
   private async run(messages: ConsumerMessages): Promise<void> {
     const reading = this.read(messages);
+    // Its failure (e.g. the consumer deleted under it) is rethrown by the `await reading` below,
+    // once the batches in hand are done; until then it must not count as unhandled.
+    reading.catch(() => {});
     try {
       while (this.running || this.queue.length > 0) {
         if (this.queue.length === 0) {
