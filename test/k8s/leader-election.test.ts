@@ -42,6 +42,8 @@ describe("leader election", () => {
 
     await cluster.server.create(outletResource("one", { outletId: "one" }));
     await waitFor("reconciled by the leader", () => statefulSet("one"));
+    // The StatefulSet exists before its reconcile ends (and is counted): wait for the count.
+    await waitFor("the leader's reconcile counted", async () => (await reconcileCount(leader)) > 0);
     // Leases keep being renewed by the leader alone while the standby watches them.
     const renewed = (lease()!.spec as { renewTime: string }).renewTime;
     await waitFor("a renewal", () => (lease()!.spec as { renewTime: string }).renewTime !== renewed);
