@@ -1,10 +1,10 @@
-import { hash } from "node:crypto";
 import type { Span } from "@opentelemetry/api";
 import {
   type EngineEvent,
   type EventEnvelope,
   type EventOf,
   GENESIS_HASH,
+  hashEnvelope,
   type Side,
   type StockRow,
 } from "@stockroom/contracts";
@@ -440,7 +440,7 @@ export class Aggregator {
         this.halt(st, "chain", e.seq, `event ${e.seq}: prevHash does not match event ${st.replicaSeq}`, batch);
         return outcome === "applied" ? outcome : "ignored";
       }
-      if (i >= checkedBelow && envelopeHash(e) !== e.hash) {
+      if (i >= checkedBelow && hashEnvelope(e) !== e.hash) {
         this.halt(st, "chain", e.seq, `event ${e.seq}: hash does not match its content (forged or altered)`, batch);
         return outcome === "applied" ? outcome : "ignored";
       }
@@ -986,12 +986,4 @@ export function differingSkus(a: readonly StockRow[], b: readonly StockRow[]): s
   for (const [sku, row] of byA) if (byB.get(sku) !== row) out.push(sku);
   for (const sku of byB.keys()) if (!byA.has(sku)) out.push(sku);
   return out.sort();
-}
-
-/**
- * The envelope's hash as `hashEnvelope` (@stockroom/contracts) computes it: the same JSON array,
- * serialised in one go (no head to slice and join), with the one-shot digest.
- */
-export function envelopeHash(e: EventEnvelope): string {
-  return hash("sha256", JSON.stringify([e.v, e.outletId, e.seq, e.ts, e.type, e.actor, e.prevHash, e.payload]), "hex");
 }

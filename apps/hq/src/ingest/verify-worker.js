@@ -3,7 +3,8 @@
 // hash does not match its content, or -1. The main thread still checks the chain itself
 // (seq and prevHash against the last applied event) and recomputes any hash reported bad.
 // Messages the main thread has already taken unchecked (it checks those itself) are skipped.
-// The hash is @stockroom/contracts' hashEnvelope, computed the same way (see envelopeHash).
+// The hash is @stockroom/contracts' hashEnvelope, written again here: this plain-JS thread does
+// not load the TypeScript workspace (verifier.test.ts checks it against envelopes the contract sealed).
 import { hash } from "node:crypto";
 import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";

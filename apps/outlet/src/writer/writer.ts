@@ -1,5 +1,4 @@
-import { hash } from "node:crypto";
-import { type Command, type EventEnvelope, SCHEMA_VERSION } from "@stockroom/contracts";
+import { type Command, type EventEnvelope, hashEnvelope, SCHEMA_VERSION } from "@stockroom/contracts";
 import { digestOf, type Engine } from "@stockroom/engine";
 import type { EventLog } from "../storage/event-log.ts";
 
@@ -76,10 +75,6 @@ export class Writer {
   private readonly snapshotEveryEvents: number;
   private readonly snapshotEveryMs: number;
   private readonly now: () => number;
-  /** `[v,outletId,` as JSON: the start of every event's hash input (see seal()). */
-  private readonly hashHead: string;
-  /** Types and actors as JSON strings, made once each. */
-  private readonly quoted = new Map<string, string>();
   /** Called after each durable commit with its envelopes (for SSE, metrics, replication). */
   onCommit: (envelopes: EventEnvelope[], batchSize: number, commitMs: number) => void = () => {};
 
@@ -99,7 +94,6 @@ export class Writer {
     this.now = options.now ?? Date.now;
     this.eventsSinceSnapshot = options.unsnapshottedEvents ?? 0;
     this.lastSnapshotAt = this.now();
-    this.hashHead = `[${SCHEMA_VERSION},${JSON.stringify(log.outletId)},`;
   }
 
   /** The last durable (acknowledged) seq. */
@@ -168,30 +162,22 @@ export class Writer {
     const outletId = this.log.outletId;
     for (const p of batch) {
       const own: EventEnvelope[] = [];
-      const actor = p.actor;
-      const actorJson = this.quote(actor);
       for (const payload of this.engine.execute(p.command, ts)) {
         const json = JSON.stringify(payload);
-        const seq = ++this.seq;
-        const prevHash = this.hash;
-        // hashEnvelope's input, byte for byte (JSON of [v, outletId, seq, ts, type, actor, prevHash,
-        // payload]), without building and re-serialising an array per event; tests check they agree.
-        this.hash = hash(
-          "sha256",
-          `${this.hashHead}${seq},${ts},${this.quote(payload.type)},${actorJson},"${prevHash}",${json}]`,
-          "hex",
-        );
         const envelope: EventEnvelope = {
           v: SCHEMA_VERSION,
           outletId,
-          seq,
+          seq: ++this.seq,
           ts,
           type: payload.type,
-          actor,
-          prevHash,
+          actor: p.actor,
+          prevHash: this.hash,
           payload,
-          hash: this.hash,
+          hash: "",
         };
+        // Sealed in place: hashEnvelope reads every field but `hash`, the payload as serialised.
+        envelope.hash = hashEnvelope(envelope, json);
+        this.hash = envelope.hash;
         own.push(envelope);
         envelopes.push(envelope);
         payloadJson.push(json);
@@ -230,15 +216,6 @@ export class Writer {
     if (this.stopped) return;
     if (this.queue.length > 0) this.schedule();
     else if (this.undurable.length === 0) this.log.busy(false);
-  }
-
-  private quote(s: string): string {
-    let json = this.quoted.get(s);
-    if (json === undefined) {
-      json = JSON.stringify(s);
-      if (this.quoted.size < 100_000) this.quoted.set(s, json);
-    }
-    return json;
   }
 
   private snapshotDue(wall: number): boolean {
