@@ -6,7 +6,7 @@ import type { Context, Next } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
-import { inSpan, tracingEnabled } from "../telemetry/tracing.ts";
+import { inSpan } from "../telemetry/tracing.ts";
 import { WriterStoppedError } from "../writer/writer.ts";
 import type { GatewayEnv, OutletServices } from "./context.ts";
 import { ProblemError, problemResponse } from "./problem.ts";
@@ -35,25 +35,18 @@ export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
     }
   });
 
-  const count = (c: Context<GatewayEnv>) =>
-    svc.metrics.httpRequests.inc({ method: c.req.method, route: routePath(c), status: c.res.status });
-  app.use("*", async (c, next) => {
-    // Without an exporter no span is made at all: a request then costs only its counter.
-    if (!tracingEnabled()) {
+  app.use("*", (c, next) =>
+    inSpan(`HTTP ${c.req.method}`, async (span) => {
       await next();
-      count(c);
-      return;
-    }
-    await inSpan(`HTTP ${c.req.method}`, async (span) => {
-      await next();
+      const route = routePath(c);
       span.setAttributes({
         "http.request.method": c.req.method,
-        "http.route": routePath(c),
+        "http.route": route,
         "http.response.status_code": c.res.status,
       });
-      count(c);
-    });
-  });
+      svc.metrics.httpRequests.inc({ method: c.req.method, route, status: c.res.status });
+    }),
+  );
 
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", (c) => {
@@ -113,7 +106,7 @@ export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
   // One gateway middleware (body limit, then authentication) rather than two: each layer costs.
   app.use("/v1/*", async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") {
-      // Reads show only durable state: they wait out a running fsync.
+      // Reads show only durable state: they wait until no committed group awaits its fsync.
       await svc.writer.settled();
       return authenticate(c, next);
     }

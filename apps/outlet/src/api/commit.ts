@@ -1,7 +1,7 @@
 import type { Span } from "@opentelemetry/api";
 import type { Command, EventEnvelope } from "@stockroom/contracts";
 import type { Context } from "hono";
-import { inSpan, tracingEnabled } from "../telemetry/tracing.ts";
+import { inSpan } from "../telemetry/tracing.ts";
 import type { GatewayEnv, OutletServices } from "./context.ts";
 import { type Answer, answerJson, IdempotencyStore } from "./idempotency.ts";
 import { ProblemError } from "./problem.ts";
@@ -19,7 +19,7 @@ export async function commitCommand(
   render: (envelopes: EventEnvelope[]) => Answer,
 ): Promise<Response> {
   const accountId = c.get("accountId");
-  const execute = async (record: ((answer: Answer) => void) | undefined, span?: Span): Promise<Answer> => {
+  const execute = async (record: ((answer: Answer) => void) | undefined, span: Span): Promise<Answer> => {
     let answer: Answer | undefined;
     const envelopes = await svc.writer.submit(command, accountId, record && (() => record(answer!)), (executed) => {
       // Rendered before the next command runs, so the answer shows this command's outcome.
@@ -30,17 +30,14 @@ export async function commitCommand(
         answer = { status: 500, body: new ProblemError(500, "internal", "Internal error.").toProblem() };
       }
     });
-    if (span && envelopes.length > 0) span.setAttribute("stockroom.seq", envelopes[envelopes.length - 1]!.seq);
+    if (envelopes.length > 0) span.setAttribute("stockroom.seq", envelopes[envelopes.length - 1]!.seq);
     return answer!;
   };
-  // Without an exporter no span is made: no closures, no context, per command.
   const run = (record?: (answer: Answer) => void): Promise<Answer> =>
-    tracingEnabled()
-      ? inSpan("outlet.sequence_and_commit", (span) => {
-          span.setAttribute("stockroom.command", command.type);
-          return execute(record, span);
-        })
-      : execute(record);
+    inSpan("outlet.sequence_and_commit", (span) => {
+      span.setAttribute("stockroom.command", command.type);
+      return execute(record, span);
+    });
   return answerOnce(c, svc, run);
 }
 

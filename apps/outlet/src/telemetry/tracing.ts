@@ -20,11 +20,6 @@ export async function startTelemetry(serviceName: string): Promise<NodeSDK | nul
   return sdk;
 }
 
-/** Whether spans are recorded (an exporter is configured and the SDK runs). */
-export function tracingEnabled(): boolean {
-  return tracing;
-}
-
 /** Runs `fn` in a span that ends with it and records its failure. */
 export async function inSpan<T>(name: string, fn: (span: Span) => Promise<T>): Promise<T> {
   if (!tracing) return fn(NO_SPAN);
