@@ -12,7 +12,8 @@ export const OutletConfig = z.object({
   synchronous: z.enum(["FULL", "NORMAL"]).default("FULL"),
   snapshotEveryEvents: z.coerce.number().int().min(1).default(100_000),
   snapshotEveryMs: z.coerce.number().int().min(1_000).default(300_000),
-  maxBatch: z.coerce.number().int().min(1).max(100_000).default(4_096),
+  /** Most commands per group commit: small groups keep what waits for its fsync young for the GC. */
+  maxBatch: z.coerce.number().int().min(1).max(100_000).default(512),
   rateLimitPerSecond: z.coerce.number().positive().default(2_000),
   rateLimitBurst: z.coerce.number().int().min(1).default(4_000),
   bodyLimitBytes: z.coerce

@@ -138,6 +138,35 @@ describe("event log: groups and the audit index", () => {
     log.close();
   });
 
+  it("stores a large group in rows of bounded size that read back as one unbroken chain", async () => {
+    const log = new EventLog(openDb(join(tempDir(), "outlet.db")), "outlet-1");
+    const { engine, head } = recover(log);
+    // One clock reading: every event shares a ts, so only the size bound splits the group.
+    const writer = new Writer(log, engine, head, { now: () => 1_700_000_000_000 });
+    const name = "n".repeat(200);
+    await Promise.all(
+      Array.from({ length: 400 }, (_, i) =>
+        writer.submit(Command.parse({ type: "product.add", sku: `SKU-${i}`, name, brand: "B" }), "admin"),
+      ),
+    );
+    const rows = log.db.$client
+      .prepare(
+        "SELECT first_seq AS first, last_seq AS last, length(payloads) AS chars FROM event_groups ORDER BY first_seq",
+      )
+      .all() as { first: number; last: number; chars: number }[];
+    expect(rows.length).toBeGreaterThan(2);
+    for (const [i, row] of rows.entries()) {
+      expect(row.first).toBe(i === 0 ? 1 : rows[i - 1]!.last + 1);
+      // Closed at the first event that reaches 32 KiB: at most one payload (~300 chars) past it.
+      expect(row.chars).toBeLessThan(32 * 1024 + 400);
+    }
+    const events = [...log.read(0)];
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    expect(verifyChain(events)).toBeNull();
+    expect(recover(log, { fromScratch: true }).engine.digest()).toBe(engine.digest());
+    log.close();
+  });
+
   it("answers every query the same whether the index has caught up, partly or not at all", async () => {
     const { log } = await makeLog(null);
     const head = log.head().seq;

@@ -61,6 +61,28 @@ describe("writer", () => {
     outlet.close();
   });
 
+  it("commits a queue longer than maxBatch in groups of at most maxBatch, in submission order", async () => {
+    const log = new EventLog(openDb(tempDb()), "outlet-1");
+    const { engine, head } = recover(log);
+    const writer = new Writer(log, engine, head, { maxBatch: 64 });
+    const submit = (c: CommandInput) => writer.submit(Command.parse(c), "admin");
+    await seed(submit);
+    const groups: number[] = [];
+    writer.onCommit = (_envelopes, commands) => groups.push(commands);
+    const answers = await Promise.all(
+      Array.from({ length: 1_000 }, (_, i) =>
+        submit({ type: "order.place", accountId: "s", sku: "A", side: "inflow", price: 100 + (i % 5), quantity: 1 }),
+      ),
+    );
+    expect(groups.reduce((a, b) => a + b, 0)).toBe(1_000);
+    expect(Math.max(...groups)).toBe(64);
+    // Each command's events follow the previous command's: the order they were submitted in.
+    const seqs = answers.map((events) => events[0]!.seq);
+    for (let i = 1; i < seqs.length; i++) expect(seqs[i]).toBe(seqs[i - 1]! + answers[i - 1]!.length);
+    expect(writer.engine.stock("A")?.onHand).toBe(1_000);
+    log.close();
+  });
+
   it("acknowledges a group only once its fsync is done, and reads wait for it", async () => {
     const outlet = openOutlet(tempDb());
     await seed(outlet.submit);

@@ -13,6 +13,12 @@ import { snapshots } from "./schema.ts";
 const openFile = promisify(open);
 const fdatasync = promisify(fdatasyncFile);
 const HASH_LENGTH = 64;
+/**
+ * A row is closed once its payloads reach this many characters. Rows stay well below V8's large
+ * object size (128 KiB), so no string built for one, nor SQLite's record buffer, needs its own
+ * fresh memory mapping: a row per whole group cost a page fault per few KiB written.
+ */
+const ROW_PAYLOAD_CHARS = 32 * 1024;
 
 /** The log cannot be trusted: the node must not serve stock from it. */
 export class CorruptLogError extends Error {}
@@ -178,26 +184,40 @@ export class EventLog {
 
   /**
    * Appends envelopes (consecutive seqs after the head) with their payload JSON as hashed, one
-   * row per run of equal timestamps (a writer flush has one); call inside a transaction.
+   * row per run of equal timestamps (a writer flush has one) up to ROW_PAYLOAD_CHARS; call inside
+   * a transaction.
    */
   append(envelopes: readonly EventEnvelope[], payloadJson: readonly string[]): void {
     let start = 0;
+    let chars = payloadJson[0]?.length ?? 0;
     for (let i = 1; i <= envelopes.length; i++) {
-      if (i < envelopes.length && envelopes[i]!.ts === envelopes[start]!.ts) continue;
-      const first = envelopes[start]!;
-      let types = first.type as string;
-      let actors = first.actor;
-      let hashes = first.hash;
-      for (let j = start + 1; j < i; j++) {
-        const e = envelopes[j]!;
-        types += `\n${e.type}`;
-        actors += `\n${e.actor}`;
-        hashes += e.hash;
+      if (i < envelopes.length && envelopes[i]!.ts === envelopes[start]!.ts && chars < ROW_PAYLOAD_CHARS) {
+        chars += payloadJson[i]!.length;
+        continue;
       }
-      const payloads =
-        start === 0 && i === payloadJson.length ? payloadJson.join("\n") : payloadJson.slice(start, i).join("\n");
-      this.insert.run(first.seq, envelopes[i - 1]!.seq, first.ts, first.prevHash, types, actors, hashes, payloads);
+      // Joined, not concatenated: each column is built once, flat, with no string per step.
+      const types: string[] = [];
+      const actors: string[] = [];
+      const hashes: string[] = [];
+      for (let j = start; j < i; j++) {
+        const e = envelopes[j]!;
+        types.push(e.type);
+        actors.push(e.actor);
+        hashes.push(e.hash);
+      }
+      const first = envelopes[start]!;
+      this.insert.run(
+        first.seq,
+        envelopes[i - 1]!.seq,
+        first.ts,
+        first.prevHash,
+        types.join("\n"),
+        actors.join("\n"),
+        hashes.join(""),
+        payloadJson.slice(start, i).join("\n"),
+      );
       start = i;
+      chars = payloadJson[i]?.length ?? 0;
     }
   }
 
