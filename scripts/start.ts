@@ -381,7 +381,7 @@ async function batch(url: string, key: string, commands: Command[]): Promise<{ o
   const refused: string[] = [];
   for (let i = 0; i < commands.length; i += 2_000) {
     const chunk = commands.slice(i, i + 2_000);
-    const { results } = await call<{ results: { title?: string; events?: unknown[] }[] }>(
+    const { results } = await call<{ results: { status: number; body: { title?: string } }[] }>(
       url,
       key,
       "POST",
@@ -389,7 +389,7 @@ async function batch(url: string, key: string, commands: Command[]): Promise<{ o
       { commands: chunk },
     );
     for (const r of results) {
-      if (r.title) refused.push(r.title);
+      if (r.status >= 400) refused.push(r.body.title ?? `status ${r.status}`);
       else ok++;
     }
   }

@@ -27,22 +27,40 @@ describe("POST /v1/batch", () => {
     expect(res.status).toBe(200);
     const results = res.body.results as { status: number; body: Json }[];
     expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200, 404, 409]);
-    const types = results.map((r) => (r.status === 200 ? r.body.events.map((e: Json) => e.type) : r.body.type));
+    // Orders answer as POST /v1/transact does; other commands with their events.
+    const types = results.map((r) =>
+      r.status !== 200 ? r.body.type : r.body.events ? r.body.events.map((e: Json) => e.type) : r.body.status,
+    );
     expect(types).toEqual([
       ["product.added"],
       ["account.created"],
       ["account.kyc_changed"],
-      ["order.accepted", "order.rested"],
-      ["order.accepted", "order.rested"],
-      ["order.accepted", "execution"],
+      "resting",
+      "resting",
+      "filled",
       "https://stockroom.dev/problems/unknown-sku",
       "https://stockroom.dev/problems/sku-exists",
     ]);
+    const events = node.eventsAfter(seq);
+    const accepted = events.filter((e) => e.type === "order.accepted");
+    expect(results.slice(3, 6).map((r) => r.body.orderId)).toEqual(
+      accepted.map((e) => (e.payload as { orderId: number }).orderId),
+    );
+    expect(results.slice(3, 6).map((r) => r.body.seq)).toEqual(accepted.map((e) => e.seq));
+    expect(results[5]!.body).toMatchObject({ quantity: 20, filledQuantity: 20, remainingQuantity: 0 });
+    expect(results[5]!.body.fills).toEqual([
+      expect.objectContaining({
+        sku: "BULK-1",
+        price: 10,
+        quantity: 20,
+        seq: events.find((e) => e.type === "execution")!.seq,
+      }),
+    ]);
     expect(results[6]!.body).toMatchObject({ status: 404, reason: "unknown_sku", title: "No product has this sku." });
     // Gapless, in request order, every event acted by the caller.
-    const seqs = results.flatMap((r) => (r.status === 200 ? r.body.events.map((e: Json) => e.seq) : [r.body.seq]));
-    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seq + 1 + i));
-    expect(node.eventsAfter(seq).every((e) => e.actor === "admin")).toBe(true);
+    expect(events.map((e) => e.seq)).toEqual(Array.from({ length: events.length }, (_, i) => seq + 1 + i));
+    expect(results[7]!.body.seq).toBe(events.at(-1)!.seq);
+    expect(events.every((e) => e.actor === "admin")).toBe(true);
     expect(node.services.engine.stock("BULK-1")).toEqual({
       sku: "BULK-1",
       available: 80,

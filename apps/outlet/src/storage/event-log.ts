@@ -120,12 +120,12 @@ export interface EventFilter {
 const INDEX_PAGE = 1_000;
 
 /**
- * The outlet's event log and snapshots in SQLite. Events are stored one row per committed group
- * (event_groups); the audit index (event_index) is built after commit by the log worker, so
+ * The outlet's event log and snapshots in SQLite. Events are stored a row per run of a committed
+ * group (event_groups); the audit index (event_index) is built after commit by the log worker, so
  * queries use it up to its cursor and scan the log beyond it: answers never depend on how far it got.
  */
 export class EventLog {
-  // Raw statements throughout: one row per group keeps them few, and drizzle's mapping costs more.
+  // Raw statements throughout: rows of many events keep them few, and drizzle's mapping costs more.
   private readonly insert: Statement<[number, number, number, string, string, string, string, string]>;
   private readonly groupAt: Statement<[number], GroupRow>;
   private readonly groupsFrom: Statement<[number, number], GroupRow>;

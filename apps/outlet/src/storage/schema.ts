@@ -1,8 +1,9 @@
 import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /**
- * The append-only, hash-chained event log, the outlet's source of truth: one row per committed
- * group of events that share a timestamp (a writer flush), seqs first_seq..last_seq without gaps.
+ * The append-only, hash-chained event log, the outlet's source of truth: a row holds a run of
+ * events that share a timestamp (part or all of a writer flush, up to ~32 KiB of payloads), seqs
+ * first_seq..last_seq without gaps.
  * Per event, in seq order: `types` and `actors` joined by "\n", `hashes` the 64-hex hashes
  * concatenated, `payloads` each event's JSON exactly as hashed joined by "\n" (JSON.stringify
  * never writes a raw newline). An event's prevHash is the hash before it (`prev_hash` for the
