@@ -239,8 +239,6 @@ export class Writer {
     }
     const end = Math.min(queue.length, queueHead + this.maxBatch);
     const batch = queue.slice(queueHead, end);
-    // Taken slots let go of their commands: the queue must not keep answered ones alive.
-    queue.fill(TAKEN, queueHead, end);
     if (end === queue.length) {
       this.queue = [];
       this.queueHead = 0;
@@ -248,7 +246,11 @@ export class Writer {
       // Compacted once the taken part is the larger: linear work overall, bounded memory.
       this.queue = queue.slice(end);
       this.queueHead = 0;
-    } else this.queueHead = end;
+    } else {
+      // Taken slots let go of their commands: the queue must not keep answered ones alive.
+      queue.fill(TAKEN, queueHead, end);
+      this.queueHead = end;
+    }
     return batch;
   }
 
