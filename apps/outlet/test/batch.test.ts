@@ -184,4 +184,34 @@ describe("POST /v1/batch", () => {
       "idempotency-key-reused",
     );
   });
+
+  it("skips every command of a repeated batch that took several groups to commit", async () => {
+    const commands = Array.from({ length: 1_200 }, (_, i) => ({
+      type: "order.place",
+      accountId: "svc",
+      sku: "BULK-1",
+      side: "inflow",
+      price: 500 + (i % 7),
+      quantity: 1,
+    }));
+    const groups: number[] = [];
+    const onCommit = node.services.writer.onCommit;
+    node.services.writer.onCommit = (envelopes, size, ms) => {
+      groups.push(size);
+      onCommit(envelopes, size, ms);
+    };
+    const headers = { "idempotency-key": "bulk-receipt-1" };
+    const first = await service.post("/v1/batch", { commands }, headers);
+    node.services.writer.onCommit = onCommit;
+    expect(first.status).toBe(200);
+    expect(first.body.results).toHaveLength(1_200);
+    expect(groups.length).toBeGreaterThan(1);
+    const seq = node.services.writer.lastSeq;
+    const onHand = node.services.engine.stock("BULK-1")?.onHand;
+    const again = await service.post("/v1/batch", { commands }, headers);
+    expect(again.status).toBe(200);
+    expect(again.text).toBe(first.text);
+    expect(node.services.writer.lastSeq).toBe(seq);
+    expect(node.services.engine.stock("BULK-1")?.onHand).toBe(onHand);
+  });
 });

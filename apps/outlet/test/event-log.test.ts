@@ -8,6 +8,7 @@ import { drizzle } from "drizzle-orm/better-sqlite3";
 import { migrate } from "drizzle-orm/better-sqlite3/migrator";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDb } from "../src/storage/db.ts";
+import { createIndexer } from "../src/storage/event-indexer.js";
 import { type EventFilter, EventLog } from "../src/storage/event-log.ts";
 import { CorruptLogError, recover } from "../src/writer/recovery.ts";
 import { Writer } from "../src/writer/writer.ts";
@@ -184,6 +185,21 @@ describe("event log: groups and the audit index", () => {
     expect(log.indexedUpTo()).toBe(head);
     expect(answers()).toEqual(expected);
     expect(log.catchUpIndex()).toBe(0);
+    log.close();
+  });
+
+  it("indexes across groups in one step, and stops at its limit inside one", async () => {
+    const { log } = await makeLog(null);
+    const head = log.head().seq;
+    const groups = log.db.$client.prepare("SELECT count(*) FROM event_groups").pluck().get() as number;
+    expect(groups).toBeGreaterThan(10);
+    const step = createIndexer(log.db.$client);
+    expect(step(7)).toBe(7);
+    expect(log.indexedUpTo()).toBe(7);
+    expect(step(Number.MAX_SAFE_INTEGER)).toBe(head - 7);
+    expect(log.indexedUpTo()).toBe(head);
+    expect(step(Number.MAX_SAFE_INTEGER)).toBe(0);
+    expect(filters(log).map((f) => log.find(f))).toEqual(filters(log).map((f) => bruteForce(log, f)));
     log.close();
   });
 

@@ -83,6 +83,42 @@ describe("writer", () => {
     log.close();
   });
 
+  it("skips a command whose skipIf holds, inside the group's transaction: no events, no hooks", async () => {
+    const outlet = openOutlet(tempDb());
+    await seed(outlet.submit);
+    const seq = outlet.writer.lastSeq;
+    const order = Command.parse({
+      type: "order.place",
+      accountId: "s",
+      sku: "A",
+      side: "inflow",
+      price: 1,
+      quantity: 1,
+    });
+    const hooks: string[] = [];
+    const [ran, skipped] = await Promise.all(
+      [false, true].map((skip) =>
+        outlet.writer.submit(
+          order,
+          "s",
+          () => hooks.push(`inTransaction ${skip}`),
+          () => hooks.push(`afterExecute ${skip}`),
+          () => {
+            // The check runs inside the transaction that commits the group.
+            expect(outlet.log.db.$client.inTransaction).toBe(true);
+            return skip;
+          },
+        ),
+      ),
+    );
+    expect(ran!.map((e) => e.type)).toEqual(["order.accepted", "order.rested"]);
+    expect(skipped).toEqual([]);
+    expect(hooks).toEqual(["afterExecute false", "inTransaction false"]);
+    expect(outlet.writer.lastSeq).toBe(seq + 2);
+    expect(outlet.writer.engine.stock("A")?.onHand).toBe(1);
+    outlet.close();
+  });
+
   it("acknowledges a group only once its fsync is done, and reads wait for it", async () => {
     const outlet = openOutlet(tempDb());
     await seed(outlet.submit);

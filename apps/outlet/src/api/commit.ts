@@ -19,47 +19,64 @@ export async function commitCommand(
   render: (envelopes: EventEnvelope[]) => Answer,
 ): Promise<Response> {
   const accountId = c.get("accountId");
-  const execute = async (record: ((answer: Answer) => void) | undefined, span: Span): Promise<Answer> => {
+  const execute = async (idempotent: IdempotentHooks | undefined, span: Span): Promise<Answer | undefined> => {
     let answer: Answer | undefined;
-    const envelopes = await svc.writer.submit(command, accountId, record && (() => record(answer!)), (executed) => {
-      // Rendered before the next command runs, so the answer shows this command's outcome.
-      try {
-        answer = render(executed);
-      } catch (error) {
-        svc.logger.error({ err: error, command: command.type }, "rendering an answer failed");
-        answer = { status: 500, body: new ProblemError(500, "internal", "Internal error.").toProblem() };
-      }
-    });
+    const envelopes = await svc.writer.submit(
+      command,
+      accountId,
+      idempotent && (() => idempotent.record(answer!)),
+      (executed) => {
+        // Rendered before the next command runs, so the answer shows this command's outcome.
+        try {
+          answer = render(executed);
+        } catch (error) {
+          svc.logger.error({ err: error, command: command.type }, "rendering an answer failed");
+          answer = { status: 500, body: new ProblemError(500, "internal", "Internal error.").toProblem() };
+        }
+      },
+      idempotent?.answered,
+    );
     if (envelopes.length > 0) span.setAttribute("stockroom.seq", envelopes[envelopes.length - 1]!.seq);
-    return answer!;
+    // Undefined when skipped as answered before: the store answers with the stored answer.
+    return answer;
   };
-  const run = (record?: (answer: Answer) => void): Promise<Answer> =>
+  const run = (idempotent?: IdempotentHooks): Promise<Answer | undefined> =>
     inSpan("outlet.sequence_and_commit", (span) => {
       span.setAttribute("stockroom.command", command.type);
-      return execute(record, span);
+      return execute(idempotent, span);
     });
   return answerOnce(c, svc, run);
 }
 
+/** With an Idempotency-Key: the hooks `run` passes to the writer with each command (IdempotencyStore.once). */
+export interface IdempotentHooks {
+  /** Stores the answer: the writer's inTransaction of the command that completes it. */
+  record: (answer: Answer) => void;
+  /** Whether the key was answered before: every command's skipIf. */
+  answered: () => boolean;
+}
+
 /**
- * Answers with `run()`; with an Idempotency-Key, `run` gets `record` to store its answer inside
- * the transaction that commits its effect, and repeats get that answer back unchanged.
+ * Answers with `run()`; with an Idempotency-Key, `run` gets hooks to store its answer inside the
+ * transaction that commits its effect and to skip its commands when the key was answered before
+ * (it then resolves with undefined), and repeats get the first answer back unchanged.
  */
 export async function answerOnce(
   c: Context<GatewayEnv>,
   svc: OutletServices,
-  run: (record?: (answer: Answer) => void) => Promise<Answer>,
+  run: (idempotent?: IdempotentHooks) => Promise<Answer | undefined>,
 ): Promise<Response> {
   const accountId = c.get("accountId");
   const key = c.req.header("idempotency-key");
   let answer: Answer;
-  if (key === undefined) answer = await run();
+  // Without the hooks nothing is skipped: there is always an answer.
+  if (key === undefined) answer = (await run())!;
   else {
     if (!KEY.test(key))
       throw new ProblemError(400, "invalid-idempotency-key", "Idempotency-Key must be 1-128 visible ASCII characters.");
     const body = c.req.method === "GET" || c.req.method === "DELETE" ? "" : await c.req.text();
     const requestHash = IdempotencyStore.hashRequest(c.req.method, c.req.path, body);
-    answer = await svc.idempotency.once(accountId, key, requestHash, run);
+    answer = await svc.idempotency.once(accountId, key, requestHash, (record, answered) => run({ record, answered }));
   }
   const isProblem = answer.status >= 400;
   return c.body(answerJson(answer), answer.status as 200, {

@@ -22,10 +22,18 @@ export function answerJson(answer: Answer): string {
  * parallel with the first) gets that answer and changes nothing; the same key with another body
  * is refused.
  */
+/** A stored first answer, as read back. */
+interface StoredAnswer {
+  requestHash: string;
+  status: number;
+  response: string;
+}
+
 export class IdempotencyStore {
-  private readonly inFlight = new Map<string, { requestHash: string; answer: Promise<Answer> }>();
+  /** Keys being answered now: a repeat waits for the first's answer and the hash of its request. */
+  private readonly inFlight = new Map<string, Promise<{ requestHash: string; answer: Answer }>>();
   // Prepared once, on the raw connection: every idempotent write looks up and stores a key.
-  private readonly find: Statement<[string, string], { requestHash: string; status: number; response: string }>;
+  private readonly find: Statement<[string, string], StoredAnswer>;
   private readonly insert: Statement<[string, string, string, number, string, number]>;
 
   constructor(db: Db) {
@@ -43,35 +51,44 @@ export class IdempotencyStore {
   }
 
   /**
-   * `run` receives `record`, to be called inside the commit's transaction with the answer.
+   * `run` gets two hooks for each command it submits to the writer: `record`, to store the answer
+   * inside the transaction that commits it, and `answered` (the writer's skipIf), which looks the
+   * key up inside that same transaction before anything executes. There a lookup costs a fraction
+   * of one with a read transaction of its own; a key answered before skips every command.
    */
   async once(
     accountId: string,
     key: string,
     requestHash: string,
-    run: (record: (answer: Answer) => void) => Promise<Answer>,
+    /** Resolves with its answer, or undefined when its commands were skipped as answered before. */
+    run: (record: (answer: Answer) => void, answered: () => boolean) => Promise<Answer | undefined>,
   ): Promise<Answer> {
     const id = `${accountId}\n${key}`;
     const pending = this.inFlight.get(id);
     if (pending) {
-      const answer = await pending.answer;
-      return this.sameRequest(pending.requestHash, requestHash, answer);
+      const first = await pending;
+      return this.sameRequest(first.requestHash, requestHash, first.answer);
     }
-    const stored = this.find.get(accountId, key);
-    if (stored) {
-      return this.sameRequest(stored.requestHash, requestHash, {
-        status: stored.status,
-        body: JSON.parse(stored.response),
-        json: stored.response,
-      });
-    }
+    let stored: StoredAnswer | undefined | null = null;
+    const answered = () => {
+      stored ??= this.find.get(accountId, key);
+      return stored !== undefined;
+    };
     const record = (answer: Answer) => {
       this.insert.run(accountId, key, requestHash, answer.status, answerJson(answer), Date.now());
     };
-    const answer = run(record);
-    this.inFlight.set(id, { requestHash, answer });
+    const first = run(record, answered).then((answer) => {
+      if (stored === null || (stored === undefined && !answer)) {
+        throw new Error("an idempotent run must check answered() before its commands, and answer unless skipped");
+      }
+      if (stored === undefined) return { requestHash, answer: answer! };
+      const { status, response } = stored;
+      return { requestHash: stored.requestHash, answer: { status, body: JSON.parse(response), json: response } };
+    });
+    this.inFlight.set(id, first);
     try {
-      return await answer;
+      const { requestHash: firstHash, answer } = await first;
+      return this.sameRequest(firstHash, requestHash, answer);
     } finally {
       this.inFlight.delete(id);
     }

@@ -5,8 +5,8 @@ export const BACKSTOP_PAGES = 10_000;
 const EVERY_MS = 50;
 /** The worker exits after this many checks in a row found nothing to copy and nothing to index. */
 const IDLE_CHECKS = 40;
-/** Events indexed per transaction: short, so a commit waiting for it waits little. */
-const INDEX_CHUNK = 1_024;
+/** Events indexed per transaction (across groups): short (~1-3 ms), so a commit waiting for it waits little. */
+const INDEX_CHUNK = 256;
 /** Longest run of index transactions before the worker checkpoints and sleeps again. */
 const SLICE_MS = 20;
 /** Unindexed events beyond which the worker indexes even while the writer is busy (a little each tick). */

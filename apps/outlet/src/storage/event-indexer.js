@@ -24,7 +24,9 @@ export function indexKeys(type, actor, payloadJson, keys) {
 
 /**
  * Returns `step(maxEvents)`: indexes up to `maxEvents` events after the cursor in one transaction
- * (begun IMMEDIATE) and returns how many it indexed (0: caught up).
+ * (begun IMMEDIATE), across as many groups as they span, and returns how many it indexed (0:
+ * caught up). One transaction for many small groups: each commit rewrites the index pages it
+ * touched, so a transaction per group (tens of events under light load) cost several times more.
  */
 export function createIndexer(sqlite) {
   const cursor = sqlite.prepare("SELECT seq FROM cursors WHERE name = ?").pluck();
@@ -41,42 +43,51 @@ export function createIndexer(sqlite) {
   /** The last group split, kept across steps: a large group is indexed in several. */
   let cached = null;
   const keys = [];
+  /** The group holding `seq`, split into its columns (null: not committed yet). */
+  const groupOf = (seq) => {
+    if (cached && cached.first <= seq && seq <= cached.last) return cached;
+    const row = groupAt.get(seq);
+    if (!row || row.last_seq < seq) return null;
+    cached = {
+      first: row.first_seq,
+      last: row.last_seq,
+      types: row.types.split("\n"),
+      actors: row.actors.split("\n"),
+      payloads: row.payloads.split("\n"),
+    };
+    return cached;
+  };
   return function step(maxEvents) {
     begin.run();
     try {
       const done = cursor.get(INDEX_CURSOR) ?? 0;
-      const next = done + 1;
-      if (!cached || cached.first > next || cached.last < next) {
-        const row = groupAt.get(next);
-        if (!row || row.last_seq < next) {
-          rollback.run();
-          return 0;
+      const limit = done + maxEvents;
+      let seq = done + 1;
+      let damaged = false;
+      for (let g = groupOf(seq); g && seq <= limit && !damaged; g = groupOf(seq)) {
+        const upTo = Math.min(g.last, limit);
+        for (; seq <= upTo; seq++) {
+          const i = seq - g.first;
+          const type = g.types[i];
+          const actor = g.actors[i];
+          const payload = g.payloads[i];
+          // A damaged group is left to recovery and verify to report; it is not indexed (what
+          // came before it is).
+          if (type === undefined || actor === undefined || payload === undefined) {
+            damaged = true;
+            break;
+          }
+          keys.length = 0;
+          indexKeys(type, actor, payload, keys);
+          for (const key of keys) insert.run(key, seq);
         }
-        cached = {
-          first: row.first_seq,
-          last: row.last_seq,
-          types: row.types.split("\n"),
-          actors: row.actors.split("\n"),
-          payloads: row.payloads.split("\n"),
-        };
       }
-      const g = cached;
-      const upTo = Math.min(g.last, done + maxEvents);
-      for (let seq = next; seq <= upTo; seq++) {
-        const i = seq - g.first;
-        const type = g.types[i];
-        const actor = g.actors[i];
-        const payload = g.payloads[i];
-        // A damaged group is left to recovery and verify to report; it is not indexed.
-        if (type === undefined || actor === undefined || payload === undefined)
-          throw new Error(`event ${seq} unreadable`);
-        keys.length = 0;
-        indexKeys(type, actor, payload, keys);
-        for (const key of keys) insert.run(key, seq);
-      }
-      save.run(INDEX_CURSOR, upTo, Date.now());
-      commit.run();
-      return upTo - done;
+      if (seq > done + 1) {
+        save.run(INDEX_CURSOR, seq - 1, Date.now());
+        commit.run();
+      } else rollback.run();
+      if (damaged) throw new Error(`event ${seq} unreadable`);
+      return seq - 1 - done;
     } catch (error) {
       if (sqlite.inTransaction) rollback.run();
       cached = null;

@@ -260,13 +260,16 @@ export class EventLog {
     this.checkpointer?.busy(busy);
   }
 
-  /** Runs `fn` in one transaction: one fsync for everything it writes (never waiting on a busy database). */
+  /**
+   * Runs `fn` in one transaction, begun IMMEDIATE (it may read before it writes): one fsync for
+   * everything it writes (never waiting on a busy database).
+   */
   transaction<T>(fn: () => T): T {
     const checkpointer = this.checkpointer;
-    if (!checkpointer) return this.db.$client.transaction(fn)();
+    if (!checkpointer) return this.db.$client.transaction(fn).immediate();
     checkpointer.acquire();
     try {
-      return this.db.$client.transaction(fn)();
+      return this.db.$client.transaction(fn).immediate();
     } finally {
       checkpointer.release();
     }

@@ -57,10 +57,19 @@ function closed() {
   Atomics.notify(lock, 4);
 }
 
+let checkpointedAt = 0;
+
 function tick() {
   // The log is closing (lock [3]): this connection goes first, so the writer's is the last.
   if (Atomics.load(lock, 3) !== 0) return closed();
-  const [{ log, checkpointed }] = db.pragma("wal_checkpoint(PASSIVE)");
+  // Checkpoints at most every `everyMs`, also while catching up on the index: each copies the
+  // pages written since the last and syncs the WAL and the database once.
+  let log = last;
+  let checkpointed = last;
+  if (performance.now() - checkpointedAt >= everyMs) {
+    [{ log, checkpointed }] = db.pragma("wal_checkpoint(PASSIVE)");
+    checkpointedAt = performance.now();
+  }
   const indexed = index();
   idle = indexed === 0 && log === checkpointed && log === last ? idle + 1 : 0;
   last = log;

@@ -22,6 +22,11 @@ export interface WriterOptions {
 /** Runs inside the commit's transaction with the command's envelopes (e.g. to store an idempotent answer). */
 export type InTransaction = (envelopes: EventEnvelope[]) => void;
 /**
+ * Runs inside the group's transaction just before the command would execute (e.g. to look up an
+ * Idempotency-Key among the answers already stored): true skips it, and it resolves with no events.
+ */
+export type SkipIf = () => boolean;
+/**
  * Runs right after the command executed, before the next one does: the engine's state is
  * exactly this command's outcome (e.g. to render its answer). Must not throw.
  */
@@ -47,6 +52,7 @@ interface Pending {
   actor: string;
   inTransaction: InTransaction | undefined;
   afterExecute: AfterExecute | undefined;
+  skipIf: SkipIf | undefined;
   resolve: (events: EventEnvelope[]) => void;
   reject: (error: Error) => void;
 }
@@ -138,10 +144,11 @@ export class Writer {
     actor: string,
     inTransaction?: InTransaction,
     afterExecute?: AfterExecute,
+    skipIf?: SkipIf,
   ): Promise<EventEnvelope[]> {
     if (this.stopped) return Promise.reject(new WriterStoppedError(`writer stopped: ${this.stopped.message}`));
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, actor, inTransaction, afterExecute, resolve, reject });
+      this.queue.push({ command, actor, inTransaction, afterExecute, skipIf, resolve, reject });
       this.schedule();
     });
   }
@@ -168,39 +175,42 @@ export class Writer {
     const payloadJson: string[] = [];
     const ts = this.ts;
     const outletId = this.log.outletId;
-    for (const p of batch) {
-      const own: EventEnvelope[] = [];
-      for (const payload of this.engine.execute(p.command, ts)) {
-        const json = JSON.stringify(payload);
-        const envelope: EventEnvelope = {
-          v: SCHEMA_VERSION,
-          outletId,
-          seq: ++this.seq,
-          ts,
-          type: payload.type,
-          actor: p.actor,
-          prevHash: this.hash,
-          payload,
-          hash: "",
-        };
-        // Sealed in place: hashEnvelope reads every field but `hash`, the payload as serialised.
-        envelope.hash = hashEnvelope(envelope, json);
-        this.hash = envelope.hash;
-        own.push(envelope);
-        envelopes.push(envelope);
-        payloadJson.push(json);
-      }
-      results.push(own);
-      p.afterExecute?.(own);
-    }
     try {
+      // Executed inside the transaction: the checks (skipIf) read the database in the same one.
       this.log.transaction(() => {
+        for (const p of batch) {
+          const own: EventEnvelope[] = [];
+          results.push(own);
+          if (p.skipIf?.()) continue;
+          for (const payload of this.engine.execute(p.command, ts)) {
+            const json = JSON.stringify(payload);
+            const envelope: EventEnvelope = {
+              v: SCHEMA_VERSION,
+              outletId,
+              seq: ++this.seq,
+              ts,
+              type: payload.type,
+              actor: p.actor,
+              prevHash: this.hash,
+              payload,
+              hash: "",
+            };
+            // Sealed in place: hashEnvelope reads every field but `hash`, the payload as serialised.
+            envelope.hash = hashEnvelope(envelope, json);
+            this.hash = envelope.hash;
+            own.push(envelope);
+            envelopes.push(envelope);
+            payloadJson.push(json);
+          }
+          p.afterExecute?.(own);
+          p.inTransaction?.(own);
+        }
         this.log.append(envelopes, payloadJson);
-        for (let i = 0; i < batch.length; i++) batch[i]!.inTransaction?.(results[i]!);
         this.eventsSinceSnapshot += envelopes.length;
         if (this.snapshotDue(wall)) this.snapshot(wall);
       });
     } catch (error) {
+      // The engine may have run ahead of what was rolled back: nothing more may be acknowledged.
       this.stop(error as Error, batch);
       return;
     }

@@ -60,18 +60,25 @@ export function batchRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): 
       });
       // With an Idempotency-Key the whole answer is stored with the last command's events: the
       // writer commits in submission order, so every earlier command's events are known by then.
-      return answerOnce(c, svc, async (record) => {
+      // A key answered before skips every command (the first check decides for all).
+      return answerOnce(c, svc, async (idempotent) => {
         const committed: EventEnvelope[][] = [];
         const last = commands.length - 1;
         const results = await Promise.all(
           commands.map((command, i) =>
-            svc.writer.submit(command, accountId, (envelopes) => {
-              committed[i] = envelopes;
-              if (i === last) record?.(render(committed));
-            }),
+            svc.writer.submit(
+              command,
+              accountId,
+              (envelopes) => {
+                committed[i] = envelopes;
+                if (i === last) idempotent?.record(render(committed));
+              },
+              undefined,
+              idempotent?.answered,
+            ),
           ),
         );
-        return render(results);
+        return idempotent?.answered() ? undefined : render(results);
       });
     },
   );
