@@ -16,12 +16,6 @@ export function answerJson(answer: Answer): string {
   return answer.json;
 }
 
-/**
- * Idempotency-Key handling. The first answer is stored in the same transaction as the command's
- * events, so a crash can never leave an effect without its answer; a repeat (even one sent in
- * parallel with the first) gets that answer and changes nothing; the same key with another body
- * is refused.
- */
 /** A stored first answer, as read back. */
 interface StoredAnswer {
   requestHash: string;
@@ -29,6 +23,12 @@ interface StoredAnswer {
   response: string;
 }
 
+/**
+ * Idempotency-Key handling. The first answer is stored in the same transaction as the command's
+ * events, so a crash can never leave an effect without its answer; a repeat (even one sent in
+ * parallel with the first) gets that answer and changes nothing; the same key with another body
+ * is refused.
+ */
 export class IdempotencyStore {
   /** Keys being answered now: a repeat waits for the first's answer and the hash of its request. */
   private readonly inFlight = new Map<string, Promise<{ requestHash: string; answer: Answer }>>();
