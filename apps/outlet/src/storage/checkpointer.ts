@@ -2,7 +2,15 @@ import { Worker } from "node:worker_threads";
 
 /** WAL pages after which the writer's own connection checkpoints anyway, should the worker fall behind. */
 export const BACKSTOP_PAGES = 10_000;
+/** The worker's tick: index what the writer left, and checkpoint when one is due. */
 const EVERY_MS = 50;
+/**
+ * Checkpoints come every 200 ms: each copies a page once however often it was rewritten since
+ * (a group commit rewrites the same tail pages), so fewer cost less; every tick instead while
+ * the WAL held more than `BUSY_WAL_FRAMES` at the last one, to keep it far below the backstop.
+ */
+const CHECKPOINT_MS = 200;
+const BUSY_WAL_FRAMES = 2_000;
 /** The worker exits after this many checks in a row found nothing to copy and nothing to index. */
 const IDLE_CHECKS = 40;
 /** Events indexed per transaction (across groups): short (~1-3 ms), so a commit waiting for it waits little. */
@@ -35,6 +43,8 @@ export class Checkpointer {
       workerData: {
         file: this.file,
         everyMs: EVERY_MS,
+        checkpointMs: CHECKPOINT_MS,
+        busyWalFrames: BUSY_WAL_FRAMES,
         idleChecks: IDLE_CHECKS,
         chunk: INDEX_CHUNK,
         sliceMs: SLICE_MS,

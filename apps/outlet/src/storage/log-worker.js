@@ -10,7 +10,7 @@ import { workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { createIndexer } from "./event-indexer.js";
 
-const { file, everyMs, idleChecks, chunk, sliceMs, maxLag } = workerData;
+const { file, everyMs, checkpointMs, busyWalFrames, idleChecks, chunk, sliceMs, maxLag } = workerData;
 const lock = new Int32Array(workerData.lock);
 const db = new Database(file);
 // Index commits need no fsync of their own: the writer's next fdatasync of the WAL covers them,
@@ -58,17 +58,19 @@ function closed() {
 }
 
 let checkpointedAt = 0;
+let checkpointEvery = everyMs;
 
 function tick() {
   // The log is closing (lock [3]): this connection goes first, so the writer's is the last.
   if (Atomics.load(lock, 3) !== 0) return closed();
-  // Checkpoints at most every `everyMs`, also while catching up on the index: each copies the
-  // pages written since the last and syncs the WAL and the database once.
+  // Not on every tick, nor on the quick ticks of catching up on the index: each checkpoint copies
+  // the pages written since the last and syncs the WAL and the database.
   let log = last;
   let checkpointed = last;
-  if (performance.now() - checkpointedAt >= everyMs) {
+  if (performance.now() - checkpointedAt >= checkpointEvery) {
     [{ log, checkpointed }] = db.pragma("wal_checkpoint(PASSIVE)");
     checkpointedAt = performance.now();
+    checkpointEvery = log > busyWalFrames ? everyMs : checkpointMs;
   }
   const indexed = index();
   idle = indexed === 0 && log === checkpointed && log === last ? idle + 1 : 0;
