@@ -13,8 +13,11 @@ const CHECKPOINT_MS = 200;
 const BUSY_WAL_FRAMES = 2_000;
 /** The worker exits after this many checks in a row found nothing to copy and nothing to index. */
 const IDLE_CHECKS = 40;
-/** Events indexed per transaction (across groups): short (~1-3 ms), so a commit waiting for it waits little. */
-const INDEX_CHUNK = 256;
+/**
+ * Most events indexed per transaction (across groups). A transaction ends early, within 64
+ * events, once the writer waits for it, so a commit waits little however long it could run.
+ */
+const INDEX_CHUNK = 4_096;
 /** Longest run of index transactions before the worker checkpoints and sleeps again. */
 const SLICE_MS = 20;
 /** Unindexed events beyond which the worker indexes even while the writer is busy (a little each tick). */
@@ -66,8 +69,9 @@ export class Checkpointer {
   }
 
   /**
-   * Waits (at most one index transaction, ~1-2 ms) until the worker is not writing, and keeps it
-   * from starting until `release()`: the writer's commit then never meets a busy database.
+   * Waits until the worker is not writing (an index transaction ends within 64 events once it
+   * sees the writer waiting), and keeps it from starting until `release()`: the writer's commit
+   * then never meets a busy database.
    */
   acquire(): void {
     const lock = this.lock;

@@ -2,4 +2,4 @@ import type { Database } from "better-sqlite3";
 
 export const INDEX_CURSOR: string;
 export function indexKeys(type: string, actor: string, payloadJson: string, keys: string[]): void;
-export function createIndexer(sqlite: Database): (maxEvents: number) => number;
+export function createIndexer(sqlite: Database): (maxEvents: number, stop?: () => boolean) => number;

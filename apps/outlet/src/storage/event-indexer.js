@@ -23,10 +23,11 @@ export function indexKeys(type, actor, payloadJson, keys) {
 }
 
 /**
- * Returns `step(maxEvents)`: indexes up to `maxEvents` events after the cursor in one transaction
- * (begun IMMEDIATE), across as many groups as they span, and returns how many it indexed (0:
- * caught up). One transaction for many small groups: each commit rewrites the index pages it
- * touched, so a transaction per group (tens of events under light load) cost several times more.
+ * Returns `step(maxEvents, stop?)`: indexes up to `maxEvents` events after the cursor in one
+ * transaction (begun IMMEDIATE), across as many groups as they span, ending early once `stop()`
+ * (asked every 64 events) is true, and returns how many it indexed (0: caught up). Few, long
+ * transactions: each commit rewrites every index page it touched, so one per group (tens of
+ * events under light load) cost several times more.
  */
 export function createIndexer(sqlite) {
   const cursor = sqlite.prepare("SELECT seq FROM cursors WHERE name = ?").pluck();
@@ -57,15 +58,15 @@ export function createIndexer(sqlite) {
     };
     return cached;
   };
-  return function step(maxEvents) {
+  return function step(maxEvents, stop) {
     begin.run();
     try {
       const done = cursor.get(INDEX_CURSOR) ?? 0;
-      const limit = done + maxEvents;
+      let limit = done + maxEvents;
       let seq = done + 1;
       let damaged = false;
       for (let g = groupOf(seq); g && seq <= limit && !damaged; g = groupOf(seq)) {
-        const upTo = Math.min(g.last, limit);
+        let upTo = Math.min(g.last, limit);
         for (; seq <= upTo; seq++) {
           const i = seq - g.first;
           const type = g.types[i];
@@ -80,6 +81,7 @@ export function createIndexer(sqlite) {
           keys.length = 0;
           indexKeys(type, actor, payload, keys);
           for (const key of keys) insert.run(key, seq);
+          if ((seq & 63) === 0 && stop?.()) limit = upTo = seq;
         }
       }
       if (seq > done + 1) {

@@ -27,16 +27,19 @@ let indexing = true;
 let idle = 0;
 let last = -1;
 
+/** The writer waits to commit (lock [1]): an index transaction ends at its next check. */
+const writerWaits = () => Atomics.load(lock, 1) !== 0;
+
 /** Indexes chunks for up to `sliceMs`, stepping aside whenever the writer wants to commit. */
 function index() {
   let indexed = 0;
   if (Atomics.load(lock, 2) !== 0 && lag.get() < maxLag) return 0;
   const until = performance.now() + sliceMs;
   while (indexing && performance.now() < until) {
-    if (Atomics.load(lock, 1) !== 0 || Atomics.compareExchange(lock, 0, 0, 2) !== 0) break;
+    if (writerWaits() || Atomics.compareExchange(lock, 0, 0, 2) !== 0) break;
     let n = 0;
     try {
-      n = step(chunk);
+      n = step(chunk, writerWaits);
     } catch {
       // A damaged group: recovery and verify report it; queries scan the log beyond the cursor.
       indexing = false;
