@@ -6,6 +6,7 @@
 // cursor and scan the log beyond it.
 
 export const INDEX_CURSOR = "event_index";
+const INSERT_ROWS = 32;
 
 /** The keys an event is found under: `s:<sku>`, `a:<actor>`, `o:<orderId>` (an execution's orders). */
 export function indexKeys(type, actor, payloadJson, keys) {
@@ -35,6 +36,17 @@ export function createIndexer(sqlite) {
     "SELECT first_seq, last_seq, types, actors, payloads FROM event_groups WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1",
   );
   const insert = sqlite.prepare("INSERT OR IGNORE INTO event_index (key, seq) VALUES (?, ?)");
+  // Rows go in INSERT_ROWS at a time: a statement per row made indexing ~40% slower.
+  const insertMany = sqlite.prepare(
+    `INSERT OR IGNORE INTO event_index (key, seq) VALUES ${Array(INSERT_ROWS).fill("(?, ?)").join(", ")}`,
+  );
+  /** key, seq, key, seq…: the first `queued` values are rows waiting for a full insertMany. */
+  const rows = new Array(2 * INSERT_ROWS);
+  let queued = 0;
+  const flush = () => {
+    for (let i = 0; i < queued; i += 2) insert.run(rows[i], rows[i + 1]);
+    queued = 0;
+  };
   const save = sqlite.prepare(
     "INSERT INTO cursors (name, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
   );
@@ -80,10 +92,18 @@ export function createIndexer(sqlite) {
           }
           keys.length = 0;
           indexKeys(type, actor, payload, keys);
-          for (const key of keys) insert.run(key, seq);
+          for (const key of keys) {
+            rows[queued++] = key;
+            rows[queued++] = seq;
+            if (queued === rows.length) {
+              insertMany.run(rows);
+              queued = 0;
+            }
+          }
           if ((seq & 63) === 0 && stop?.()) limit = upTo = seq;
         }
       }
+      flush();
       if (seq > done + 1) {
         save.run(INDEX_CURSOR, seq - 1, Date.now());
         commit.run();
@@ -93,6 +113,7 @@ export function createIndexer(sqlite) {
     } catch (error) {
       if (sqlite.inTransaction) rollback.run();
       cached = null;
+      queued = 0;
       throw error;
     }
   };
