@@ -69,16 +69,21 @@ export class IdempotencyStore {
       const first = await pending;
       return this.sameRequest(first.requestHash, requestHash, first.answer);
     }
-    let stored: StoredAnswer | undefined | null = null;
+    // Looked up once, at the first command's check: a batch's later commands reuse the answer.
+    let looked = false;
+    let stored: StoredAnswer | undefined;
     const answered = () => {
-      stored ??= this.find.get(accountId, key);
+      if (!looked) {
+        looked = true;
+        stored = this.find.get(accountId, key);
+      }
       return stored !== undefined;
     };
     const record = (answer: Answer) => {
       this.insert.run(accountId, key, requestHash, answer.status, answerJson(answer), Date.now());
     };
     const first = run(record, answered).then((answer) => {
-      if (stored === null || (stored === undefined && !answer)) {
+      if (!looked || (stored === undefined && !answer)) {
         throw new Error("an idempotent run must check answered() before its commands, and answer unless skipped");
       }
       if (stored === undefined) return { requestHash, answer: answer! };
