@@ -14,7 +14,7 @@
  *     autocannon in another process, 64 connections; beside a bare Hono (@hono/node-server)
  *     JSON echo process measured the same way with the same requests.
  * (c) batch: POST /v1/batch with 1,000 order commands per request from 4 concurrent clients in
- *     another process.
+ *     another process, cycling 8 request bodies whose orders balance per sku (balancedCycle).
  *
  * Progress goes to stderr; a table, then one JSON line with the headline figures, to stdout.
  * `--cpu-prof` runs the outlet process under `node --cpu-prof` and prints where the profile is.
@@ -24,6 +24,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import http from "node:http";
 import { createRequire } from "node:module";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -263,6 +264,7 @@ interface BatchConfig {
 
 interface BatchResult {
   cmdsPerS: number;
+  commands: number;
   requests: number;
   failed: number;
   rejected: number;
@@ -365,50 +367,130 @@ async function runLoad(): Promise<void> {
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 
-/** --role=batch: clients each sending POST /v1/batch of `perRequest` orders, back to back. */
+/**
+ * --role=batch: clients each sending POST /v1/batch of `perRequest` orders, back to back, over
+ * keep-alive node:http connections. An answer's results are counted by scanning its bytes for
+ * each result's opening `{"status":NNN,"body":` rather than parsing it: JSON.parse and fetch of
+ * answers this size (~300 KiB) cost the client more than half a core, taken from the outlet's
+ * two. The first answer is parsed in full, to check that the scan counts what the JSON holds.
+ */
 async function runBatch(): Promise<void> {
   const config = childConfig<BatchConfig>();
-  const next = orderMix(7);
-  const bodies = Array.from({ length: 8 }, () =>
-    JSON.stringify({
-      commands: Array.from({ length: config.perRequest }, () => ({
-        type: "order.place",
-        accountId: config.accountId,
-        ...next(),
-      })),
-    }),
+  const orders = balancedCycle(8 * config.perRequest);
+  const bodies = Array.from({ length: 8 }, (_, b) =>
+    Buffer.from(
+      JSON.stringify({
+        commands: orders
+          .slice(b * config.perRequest, (b + 1) * config.perRequest)
+          .map((order) => ({ type: "order.place", accountId: config.accountId, ...order })),
+      }),
+    ),
   );
+  const agent = new http.Agent({ keepAlive: true, maxSockets: config.clients });
+  const post = (body: Buffer) =>
+    new Promise<{ status: number; answer: Buffer }>((resolve, reject) => {
+      const req = http.request(
+        `${config.url}/v1/batch`,
+        {
+          method: "POST",
+          agent,
+          headers: {
+            authorization: `Bearer ${config.key}`,
+            "content-type": "application/json",
+            "content-length": body.length,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, answer: Buffer.concat(chunks) }));
+          res.on("error", reject);
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
   const deadline = performance.now() + config.seconds * 1000;
   let requests = 0;
   let failed = 0;
   let rejected = 0;
   let commands = 0;
+  let checked = false;
   const latencies: number[] = [];
   const started = performance.now();
   await Promise.all(
     Array.from({ length: config.clients }, async (_, client) => {
       for (let i = client; performance.now() < deadline; i += config.clients) {
         const t = performance.now();
-        const res = await fetch(`${config.url}/v1/batch`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${config.key}`, "content-type": "application/json" },
-          body: bodies[i % bodies.length],
-        });
-        const answer = (await res.json()) as { results?: { status: number }[] };
+        const { status, answer } = await post(bodies[i % bodies.length]!);
         latencies.push(performance.now() - t);
         requests++;
-        if (res.status !== 200 || !answer.results) {
+        const { results, ok } = countResults(answer);
+        if (!checked && status === 200) {
+          checked = true;
+          const parsed = (JSON.parse(answer.toString()) as { results: { status: number }[] }).results;
+          if (parsed.length !== results || parsed.filter((r) => r.status < 400).length !== ok) {
+            throw new Error(`the answer scan counted ${results}/${ok}, the JSON holds ${parsed.length}`);
+          }
+        }
+        if (status !== 200 || results !== config.perRequest) {
           failed++;
           continue;
         }
-        commands += answer.results.length;
-        for (const r of answer.results) if (r.status >= 400) rejected++;
+        commands += results;
+        rejected += results - ok;
       }
     }),
   );
+  agent.destroy();
   const seconds = (performance.now() - started) / 1000;
-  const out: BatchResult = { cmdsPerS: commands / seconds, requests, failed, rejected, p50ms: median(latencies) };
+  const out: BatchResult = {
+    cmdsPerS: commands / seconds,
+    commands,
+    requests,
+    failed,
+    rejected,
+    p50ms: median(latencies),
+  };
   process.stdout.write(`${JSON.stringify(out)}\n`);
+}
+
+/**
+ * `count` orders of the mix, sent over and over, whose resting inflow and crossing outflow units
+ * balance for every sku: the cycle ends with one order per sku that evens it out. A
+ * cycle that left even a few units over would grow the book with every pass, and with it every
+ * snapshot and the writer's cost per command, run after run.
+ */
+function balancedCycle(count: number): OrderBody[] {
+  const next = orderMix(7);
+  const orders = Array.from({ length: count - SKUS.length }, next);
+  const net = new Map(SKUS.map((sku) => [sku, 0]));
+  for (const o of orders) {
+    if (o.side === "inflow") net.set(o.sku, net.get(o.sku)! + o.quantity);
+    else if (o.price === 110) net.set(o.sku, net.get(o.sku)! - o.quantity);
+  }
+  for (const [sku, units] of net) {
+    if (units > 0) orders.push({ sku, side: "outflow", price: 110, quantity: units, timeInForce: "IOC" });
+    else if (units < 0) orders.push({ sku, side: "inflow", price: 100, quantity: -units, timeInForce: "GTC" });
+    else orders.push({ sku, side: "outflow", price: 50, quantity: 1, timeInForce: "IOC" });
+  }
+  return orders;
+}
+
+const RESULT = Buffer.from('{"status":');
+const BODY = Buffer.from(',"body":');
+
+/** Results in a batch answer (each opens `{"status":NNN,"body":`), and how many have a status below 400. */
+function countResults(answer: Buffer): { results: number; ok: number } {
+  let results = 0;
+  let ok = 0;
+  for (let at = answer.indexOf(RESULT); at >= 0; at = answer.indexOf(RESULT, at + RESULT.length)) {
+    const digits = at + RESULT.length;
+    if (answer.compare(BODY, 0, BODY.length, digits + 3, digits + 3 + BODY.length) !== 0) continue;
+    results++;
+    if (answer[digits]! < 0x34) ok++; // "1", "2" or "3"
+  }
+  return { results, ok };
 }
 
 const children = new Set<ChildProcess>();
@@ -674,10 +756,11 @@ async function serverPhases(
     }
 
     if (ONLY.has("batch")) {
-      const batchRuns: BatchResult[] = [];
+      const batchRuns: (BatchResult & { cpuUs: number })[] = [];
       for (let rep = 0; rep < P.durableReps; rep++) {
         progress(`batch: ${BATCH_CLIENTS} clients x ${fmt(BATCH_SIZE)} commands/request, ${P.batchSeconds} s`);
-        const b = lastJson<BatchResult>(
+        const cpu = cpuSeconds(outlet.child.pid!);
+        const run = lastJson<BatchResult>(
           await child("batch", {
             url: outlet.url,
             key: serviceKey,
@@ -687,13 +770,16 @@ async function serverPhases(
             seconds: P.batchSeconds,
           } satisfies BatchConfig),
         );
+        const b = { ...run, cpuUs: (1e6 * (cpuSeconds(outlet.child.pid!) - cpu)) / run.commands };
         progress(
-          `  ${fmt(b.cmdsPerS)} cmds/s, ${b.requests} requests (p50 ${Math.round(b.p50ms)} ms), ${b.failed} failed`,
+          `  ${fmt(b.cmdsPerS)} cmds/s, ${b.requests} requests (p50 ${Math.round(b.p50ms)} ms), ` +
+            `${b.failed} failed, ${b.cpuUs.toFixed(1)} µs server CPU/command`,
         );
         batchRuns.push(b);
       }
       result.batch = median(batchRuns.map((r) => r.cmdsPerS));
       rows.push([`batch POST /v1/batch (${BATCH_CLIENTS} x ${BATCH_SIZE})`, "commands/s", fmt(result.batch)]);
+      rows.push(["", "server CPU µs per command", median(batchRuns.map((r) => r.cpuUs)).toFixed(1)]);
     }
     await stop(outlet.child);
     return result;
