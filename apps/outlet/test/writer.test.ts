@@ -83,6 +83,47 @@ describe("writer", () => {
     log.close();
   });
 
+  it("submits many commands at once: in order across groups, hooks per command, inTransaction on the last", async () => {
+    const log = new EventLog(openDb(tempDb()), "outlet-1");
+    const { engine, head } = recover(log);
+    const writer = new Writer(log, engine, head, { maxBatch: 64 });
+    await seed((c) => writer.submit(Command.parse(c), "admin"));
+    const groups: number[] = [];
+    writer.onCommit = (_envelopes, commands) => groups.push(commands);
+    const orders = Array.from({ length: 200 }, (_, i) =>
+      Command.parse({ type: "order.place", accountId: "s", sku: "A", side: "inflow", price: 100 + i, quantity: 1 }),
+    );
+    const executed: number[] = [];
+    const committedWith: number[] = [];
+    // A single command submitted after the batch is sequenced after all of it.
+    const [results, single] = await Promise.all([
+      writer.submitAll(orders, "s", {
+        afterExecute: (envelopes, index) => {
+          expect(envelopes[0]!.payload).toMatchObject({ type: "order.accepted", price: 100 + index });
+          executed.push(index);
+        },
+        inTransaction: (envelopes) => {
+          expect(log.db.$client.inTransaction).toBe(true);
+          committedWith.push(envelopes[0]!.seq);
+        },
+      }),
+      writer.submit(orders[0]!, "s"),
+    ]);
+    expect(groups.length).toBeGreaterThan(3);
+    expect(executed).toEqual(orders.map((_, i) => i));
+    expect(results.map((events) => events[0]!.payload)).toEqual(
+      orders.map((o) =>
+        expect.objectContaining({ type: "order.accepted", price: o.type === "order.place" && o.price }),
+      ),
+    );
+    for (let i = 1; i < results.length; i++) expect(results[i]![0]!.seq).toBe(results[i - 1]!.at(-1)!.seq + 1);
+    expect(committedWith).toEqual([results[199]![0]!.seq]);
+    expect(single[0]!.seq).toBe(results[199]!.at(-1)!.seq + 1);
+    expect(await writer.submitAll([], "s")).toEqual([]);
+    expect(writer.engine.stock("A")?.onHand).toBe(201);
+    log.close();
+  });
+
   it("skips a command whose skipIf holds, inside the group's transaction: no events, no hooks", async () => {
     const outlet = openOutlet(tempDb());
     await seed(outlet.submit);

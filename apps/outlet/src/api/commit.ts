@@ -25,14 +25,9 @@ export async function commitCommand(
       command,
       accountId,
       idempotent && (() => idempotent.record(answer!)),
+      // Rendered before the next command runs, so the answer shows this command's outcome.
       (executed) => {
-        // Rendered before the next command runs, so the answer shows this command's outcome.
-        try {
-          answer = render(executed);
-        } catch (error) {
-          svc.logger.error({ err: error, command: command.type }, "rendering an answer failed");
-          answer = { status: 500, body: new ProblemError(500, "internal", "Internal error.").toProblem() };
-        }
+        answer = renderSafely(svc, command, render, executed);
       },
       idempotent?.answered,
     );
@@ -46,6 +41,24 @@ export async function commitCommand(
       return execute(idempotent, span);
     });
   return answerOnce(c, svc, run);
+}
+
+/**
+ * A command's answer, rendered inside the writer's loop (its afterExecute must not throw): a
+ * failure is logged and answers 500, and the command's effect stands.
+ */
+export function renderSafely(
+  svc: OutletServices,
+  command: Command,
+  render: (envelopes: EventEnvelope[]) => Answer,
+  envelopes: EventEnvelope[],
+): Answer {
+  try {
+    return render(envelopes);
+  } catch (error) {
+    svc.logger.error({ err: error, command: command.type }, "rendering an answer failed");
+    return { status: 500, body: new ProblemError(500, "internal", "Internal error.").toProblem() };
+  }
 }
 
 /** With an Idempotency-Key: the hooks `run` passes to the writer with each command (IdempotencyStore.once). */

@@ -28,9 +28,17 @@ export type InTransaction = (envelopes: EventEnvelope[]) => void;
 export type SkipIf = () => boolean;
 /**
  * Runs right after the command executed, before the next one does: the engine's state is
- * exactly this command's outcome (e.g. to render its answer). Must not throw.
+ * exactly this command's outcome (e.g. to render its answer). `index` is the command's place in
+ * its submitAll (0 for submit). Must not throw.
  */
-export type AfterExecute = (envelopes: EventEnvelope[]) => void;
+export type AfterExecute = (envelopes: EventEnvelope[], index: number) => void;
+
+/** submitAll's hooks: skipIf and afterExecute for every command, inTransaction for the last. */
+export interface SubmitHooks {
+  skipIf?: SkipIf | undefined;
+  afterExecute?: AfterExecute | undefined;
+  inTransaction?: InTransaction | undefined;
+}
 
 /** A committed group: answered once its fsync is done. */
 interface Group {
@@ -47,13 +55,15 @@ interface Group {
  */
 const MAX_UNDURABLE = 2;
 
+/** A queued command; the commands of one submitAll share their hooks and `resolve`. */
 interface Pending {
   command: Command;
   actor: string;
   inTransaction: InTransaction | undefined;
   afterExecute: AfterExecute | undefined;
   skipIf: SkipIf | undefined;
-  resolve: (events: EventEnvelope[]) => void;
+  index: number;
+  resolve: (events: EventEnvelope[], index: number) => void;
   reject: (error: Error) => void;
 }
 
@@ -146,11 +156,48 @@ export class Writer {
     afterExecute?: AfterExecute,
     skipIf?: SkipIf,
   ): Promise<EventEnvelope[]> {
-    if (this.stopped) return Promise.reject(new WriterStoppedError(`writer stopped: ${this.stopped.message}`));
+    if (this.stopped) return Promise.reject(this.stoppedError());
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, actor, inTransaction, afterExecute, skipIf, resolve, reject });
+      this.queue.push({ command, actor, inTransaction, afterExecute, skipIf, index: 0, resolve, reject });
       this.schedule();
     });
+  }
+
+  /**
+   * Submits many commands at once, in order (a batch): one promise for all of them, resolved
+   * with each command's events once the last is durable. They may span several groups.
+   */
+  submitAll(commands: readonly Command[], actor: string, hooks: SubmitHooks = {}): Promise<EventEnvelope[][]> {
+    if (this.stopped) return Promise.reject(this.stoppedError());
+    return new Promise((resolve, reject) => {
+      const results: EventEnvelope[][] = new Array(commands.length);
+      let left = commands.length;
+      if (left === 0) return resolve(results);
+      const done = (events: EventEnvelope[], index: number) => {
+        results[index] = events;
+        if (--left === 0) resolve(results);
+      };
+      const { skipIf, afterExecute } = hooks;
+      const last = commands.length - 1;
+      for (let index = 0; index <= last; index++) {
+        const inTransaction = index === last ? hooks.inTransaction : undefined;
+        this.queue.push({
+          command: commands[index]!,
+          actor,
+          inTransaction,
+          afterExecute,
+          skipIf,
+          index,
+          resolve: done,
+          reject,
+        });
+      }
+      this.schedule();
+    });
+  }
+
+  private stoppedError(): WriterStoppedError {
+    return new WriterStoppedError(`writer stopped: ${this.stopped!.message}`);
   }
 
   private schedule(): void {
@@ -202,7 +249,7 @@ export class Writer {
             envelopes.push(envelope);
             payloadJson.push(json);
           }
-          p.afterExecute?.(own);
+          p.afterExecute?.(own, p.index);
           p.inTransaction?.(own);
         }
         this.log.append(envelopes, payloadJson);
@@ -228,7 +275,10 @@ export class Writer {
     this.undurable.shift();
     this.durableSeq = group.seq;
     const { batch, results, envelopes } = group;
-    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+    for (let i = 0; i < batch.length; i++) {
+      const p = batch[i]!;
+      p.resolve(results[i]!, p.index);
+    }
     if (envelopes.length > 0) this.onCommit(envelopes, batch.length, performance.now() - group.started);
     if (this.undurable.length === 0) for (const settle of this.settling.splice(0)) settle();
     if (this.stopped) return;
