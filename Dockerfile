@@ -22,7 +22,11 @@ RUN npm ci --no-audit --no-fund \
   && for entry in apps/*/bin/*.js; do ln -s "/app/${entry}" "/app/bin/$(basename "${entry}" .js)"; done
 
 FROM node:${NODE_VERSION}-bookworm-slim
+# A 64 MiB young generation (semi-space; Node's default is 16): the outlet's batches keep a
+# request's objects alive for ~100 ms, long enough to survive the smaller one's scavenges and
+# be copied; measured, the batch endpoint used ~12% less CPU per command (bench/outlet.ts).
 ENV NODE_ENV=production \
+    NODE_OPTIONS=--max-semi-space-size=64 \
     PATH=/app/bin:${PATH}
 WORKDIR /app
 RUN groupadd --system --gid 10001 stockroom \

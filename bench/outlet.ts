@@ -10,9 +10,10 @@
  *     (one event_groups row per commit) inserted with raw better-sqlite3, one transaction per
  *     commit, same schema, WAL, synchronous FULL, on the same disk (reported as events/s).
  * (b) http: POST /v1/transact (a seeded mix of resting inflow, crossing IOC outflow and missing
- *     IOC outflow, each with an Idempotency-Key) against a real outlet process, load from
- *     autocannon in another process, 64 connections; beside a bare Hono (@hono/node-server)
- *     JSON echo process measured the same way with the same requests.
+ *     IOC outflow, each with an Idempotency-Key) against a real outlet process (with the Node
+ *     flags the image gives it, OUTLET_NODE_FLAGS), load from autocannon in another process,
+ *     64 connections; beside a bare Hono (@hono/node-server) JSON echo process measured the
+ *     same way with the same requests.
  * (c) batch: POST /v1/batch with 1,000 order commands per request from 4 concurrent clients in
  *     another process, cycling 8 request bodies whose orders balance per sku (balancedCycle).
  *
@@ -52,6 +53,8 @@ const P = QUICK
 /** Commands in flight in the durable phase, and the deeper queue it is also run with once. */
 const DURABLE_WINDOW = 2_048;
 const DEEP_WINDOW = 16_384;
+/** The outlet process runs as the image runs it (NODE_OPTIONS in the Dockerfile). */
+const OUTLET_NODE_FLAGS = ["--max-semi-space-size=64"];
 const CONNECTIONS = 64;
 const BATCH_SIZE = 1_000;
 const BATCH_CLIENTS = 4;
@@ -564,7 +567,7 @@ function startOutletProcess(
   profileDir: string | null,
 ): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const flags = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
+    const flags = [...OUTLET_NODE_FLAGS, ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [])];
     const c = spawn(process.execPath, [...flags, BIN, "serve"], { env, stdio: ["ignore", "pipe", "inherit"] });
     children.add(c);
     let buffered = "";
