@@ -24,10 +24,26 @@ export function fillsOf(envelopes: EventEnvelope[]): Fill[] {
   return fills;
 }
 
-/** A fill as answered: the execution without its type, with its time and seq. */
+/**
+ * A fill as answered: the execution without its type, with its time and seq. Field by field: a
+ * rest-and-spread copy cost several times more, for every fill of every order answered.
+ */
 function fillOf(e: EventEnvelope & { payload: { type: "execution" } }): Fill {
-  const { type: _type, ...fill } = e.payload;
-  return { ...fill, ts: e.ts, seq: e.seq };
+  const p = e.payload;
+  return {
+    execId: p.execId,
+    sku: p.sku,
+    price: p.price,
+    quantity: p.quantity,
+    inflowOrderId: p.inflowOrderId,
+    inflowAccountId: p.inflowAccountId,
+    outflowOrderId: p.outflowOrderId,
+    outflowAccountId: p.outflowAccountId,
+    holdId: p.holdId,
+    aggressor: p.aggressor,
+    ts: e.ts,
+    seq: e.seq,
+  };
 }
 
 /** The answer to placing (or replacing) an order: id, time, status, filled and remaining, fills. */
