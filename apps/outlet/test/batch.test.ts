@@ -185,6 +185,17 @@ describe("POST /v1/batch", () => {
     );
   });
 
+  it("answers a long batch whose answers are not ASCII whole and in order", async () => {
+    const names = Array.from({ length: 250 }, (_, i) => `Crème brûlée № ${i} 🍮`);
+    const res = await node.admin.post("/v1/batch", {
+      commands: names.map((name, i) => ({ type: "product.add", sku: `creme-${i}`, name, brand: "Pâtisserie" })),
+    });
+    expect(res.status).toBe(200);
+    const results = res.body.results as { status: number; body: Json }[];
+    expect(results.map((r) => r.body.events[0].payload.name)).toEqual(names);
+    expect(results.every((r) => r.status === 200)).toBe(true);
+  });
+
   it("skips every command of a repeated batch that took several groups to commit", async () => {
     const commands = Array.from({ length: 1_200 }, (_, i) => ({
       type: "order.place",

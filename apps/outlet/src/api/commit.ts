@@ -3,7 +3,7 @@ import type { Command, EventEnvelope } from "@stockroom/contracts";
 import type { Context } from "hono";
 import { inSpan } from "../telemetry/tracing.ts";
 import type { GatewayEnv, OutletServices } from "./context.ts";
-import { type Answer, answerJson, IdempotencyStore } from "./idempotency.ts";
+import { type Answer, answerPayload, IdempotencyStore } from "./idempotency.ts";
 import { ProblemError } from "./problem.ts";
 
 const KEY = /^[\x21-\x7e]{1,128}$/;
@@ -92,7 +92,7 @@ export async function answerOnce(
     answer = await svc.idempotency.once(accountId, key, requestHash, (record, answered) => run({ record, answered }));
   }
   const isProblem = answer.status >= 400;
-  return c.body(answerJson(answer), answer.status as 200, {
+  return c.body(answerPayload(answer), answer.status as 200, {
     "content-type": isProblem ? "application/problem+json" : "application/json",
   });
 }

@@ -9,11 +9,18 @@ export interface Answer {
   body: unknown;
   /** The body's JSON once serialised (by answerJson), so storing and sending it serialise it once. */
   json?: string;
+  /** Or the body's JSON as UTF-8, when built as bytes (a batch's long answer): sent as it is. */
+  bytes?: Buffer<ArrayBuffer>;
 }
 
 export function answerJson(answer: Answer): string {
-  answer.json ??= JSON.stringify(answer.body);
+  answer.json ??= answer.bytes ? answer.bytes.toString() : JSON.stringify(answer.body);
   return answer.json;
+}
+
+/** What is sent: the bytes when the answer was built as bytes, else its JSON. */
+export function answerPayload(answer: Answer): string | Buffer<ArrayBuffer> {
+  return answer.bytes ?? answerJson(answer);
 }
 
 /** A stored first answer, as read back. */

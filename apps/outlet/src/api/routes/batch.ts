@@ -10,6 +10,29 @@ import { errors, json, requires } from "./common.ts";
 
 export const MAX_BATCH = 10_000;
 
+/** Results joined per this many into a string: each stays far below V8's large-object size. */
+const JOIN = 100;
+
+/**
+ * `{"results":[…]}` of the results' JSON, as UTF-8. A batch's answer runs to hundreds of KiB: as
+ * one string, each copy (the join, flattening it, encoding it for the socket) took fresh memory
+ * pages of its own; joined in short runs written into one buffer, it costs a third as much.
+ */
+function resultsBody(results: string[]): Buffer<ArrayBuffer> {
+  const runs: string[] = [];
+  let bytes = 0;
+  for (let i = 0; i < results.length; i += JOIN) {
+    const run = (i === 0 ? '{"results":[' : ",") + results.slice(i, i + JOIN).join(",");
+    runs.push(run);
+    bytes += Buffer.byteLength(run);
+  }
+  const body = Buffer.allocUnsafe(bytes + 2);
+  let at = 0;
+  for (const run of runs) at += body.write(run, at);
+  body.write("]}", at);
+  return body;
+}
+
 /** An order placed in a batch answers as POST /v1/transact would, with the batch's 200. */
 const orderResult = (envelopes: EventEnvelope[]) => orderAnswer(envelopes, 200);
 
@@ -53,12 +76,12 @@ export function batchRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): 
         }
       });
       // Each command's answer is rendered as it executes (orders, the bulk of a batch, answer
-      // with their outcome: a third the size of their events) and kept as JSON: the body is
-      // then one join, built once, for both the caller and the Idempotency-Key's stored answer.
+      // with their outcome: a third the size of their events) and kept as JSON, then written
+      // once into the body's bytes, for both the caller and the Idempotency-Key's stored answer.
       const parts: string[] = new Array(commands.length);
       let answer: Answer | undefined;
       const body = (): Answer => {
-        answer ??= { status: 200, body: null, json: `{"results":[${parts.join(",")}]}` };
+        answer ??= { status: 200, body: null, bytes: resultsBody(parts) };
         return answer;
       };
       // With an Idempotency-Key the answer is stored with the last command's events: the writer
