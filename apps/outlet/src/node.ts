@@ -49,7 +49,7 @@ export function openOutlet(
     const writer = new Writer(log, engine, head, { ...config, unsnapshottedEvents: replayed });
     // Trades and candles come from executions only (depth is served by the engine itself).
     const marketData = new MarketData();
-    if (options.marketData !== false) for (const e of log.readExecutions()) marketData.feed(e.payload, e.ts);
+    if (options.marketData !== false) for (const e of log.readExecutions()) marketData.apply(e.payload, e.ts);
     const metrics = new Metrics();
     metrics.lastSeq.set(head.seq);
     const services: OutletServices = {
@@ -184,7 +184,7 @@ function afterCommit(svc: OutletServices, envelopes: EventEnvelope[], commands: 
   metrics.lastSeq.set(envelopes[envelopes.length - 1]!.seq);
   for (const e of envelopes) {
     if (e.payload.type === "command.rejected") metrics.rejections.inc({ reason: e.payload.reason });
-    if (e.payload.type === "execution") svc.marketData.feed(e.payload, e.ts);
+    if (e.payload.type === "execution") svc.marketData.apply(e.payload, e.ts);
   }
   const skus = stream.followedSkus(envelopes, (holdId) => engine.hold(holdId)?.lines.map((l) => l.sku) ?? []);
   for (const e of envelopes) {
