@@ -50,6 +50,13 @@ describe("container image", () => {
       expect(existsSync(join(ROOT, `apps/${app}/bin/stockroom-${app}.js`)), app).toBe(true);
   });
 
+  it("gives Node the flags the outlet bench measures it with", () => {
+    const options = /NODE_OPTIONS=(\S+)/.exec(instructions.find((l) => l.startsWith("ENV ")) ?? "")?.[1];
+    expect(options).toBe("--max-semi-space-size=64");
+    const bench = readFileSync(join(ROOT, "bench/outlet.ts"), "utf8");
+    expect(bench).toContain(`const OUTLET_NODE_FLAGS = ${JSON.stringify(options!.split(" "))};`);
+  });
+
   it("keeps the build context small and free of local state", () => {
     expect(ignored).toEqual(expect.arrayContaining([".git", ".tmp", "**/node_modules", "test", "apps/*/test"]));
     // Everything npm ci needs is sent: the lockfile and every workspace's package.json.
