@@ -7,7 +7,10 @@ import { ProblemError } from "./problem.ts";
 export interface Answer {
   status: number;
   body: unknown;
-  /** The body's JSON once serialised (by answerJson), so storing and sending it serialise it once. */
+  /**
+   * The body's JSON once serialised (by answerJson), so storing and sending it serialise it once;
+   * when set, it is what is sent and `body` is not read.
+   */
   json?: string;
   /** Or the body's JSON as UTF-8, when built as bytes (a batch's long answer): sent as it is. */
   bytes?: Buffer<ArrayBuffer>;
@@ -94,8 +97,9 @@ export class IdempotencyStore {
         throw new Error("an idempotent run must check answered() before its commands, and answer unless skipped");
       }
       if (stored === undefined) return { requestHash, answer: answer! };
+      // Sent as stored: its JSON is the answer, never parsed (a batch's runs to hundreds of KiB).
       const { status, response } = stored;
-      return { requestHash: stored.requestHash, answer: { status, body: JSON.parse(response), json: response } };
+      return { requestHash: stored.requestHash, answer: { status, body: null, json: response } };
     });
     this.inFlight.set(id, first);
     try {
