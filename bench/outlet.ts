@@ -460,9 +460,9 @@ async function runBatch(): Promise<void> {
 
 /**
  * `count` orders of the mix, sent over and over, whose resting inflow and crossing outflow units
- * balance for every sku: the cycle ends with one order per sku that evens it out. A
- * cycle that left even a few units over would grow the book with every pass, and with it every
- * snapshot and the writer's cost per command, run after run.
+ * balance for every sku: the cycle ends with one order per sku that evens it out. A cycle that
+ * left even a few units over would grow the book with every pass, and with it every snapshot and
+ * the writer's cost per command, run after run.
  */
 function balancedCycle(count: number): OrderBody[] {
   const next = orderMix(7);
