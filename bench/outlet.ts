@@ -2,11 +2,11 @@
  * Outlet node throughput: `npm run bench -- outlet [--quick] [--cpu-prof]`
  * (or `node --import tsx bench/outlet.ts [--quick] [--cpu-prof]`).
  *
- * (a) durable: order commands/s through the real Writer (engine + hash chain + group commit,
- *     synchronous FULL, so one fsync per group) on a temp dir of this disk, commands submitted
- *     concurrently so groups form: 2,048 in flight, enough to keep the writer's pipeline full
- *     (two groups of 512 waiting for their fsync, two more queued; more in flight only waits
- *     longer), and once more with 16,384 in flight; beside it, the same stored rows
+ * (a) durable: order commands/s through the real Writer (engine, then the committer thread's
+ *     hash chain and group commit, synchronous FULL, so an fsync per group or fewer) on a temp
+ *     dir of this disk, commands submitted concurrently so groups form: 2,048 in flight, four
+ *     groups of 512 in the writer's pipeline (more in flight only waits longer), and once more
+ *     with 16,384 in flight; beside it, the same stored rows
  *     (one event_groups row per commit) inserted with raw better-sqlite3, one transaction per
  *     commit, same schema, WAL, synchronous FULL, on the same disk (reported as events/s).
  * (b) http: POST /v1/transact (a seeded mix of resting inflow, crossing IOC outflow and missing

@@ -13,11 +13,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function openOutlet(file: string, snapshotEveryEvents = 1_000) {
+function openOutlet(file: string, snapshotEveryEvents = 1_000, maxUndurable?: number) {
   const log = new EventLog(openDb(file), "outlet-1");
   const { engine, head } = recover(log);
   let clock = 1_700_000_000_000;
-  const writer = new Writer(log, engine, head, { snapshotEveryEvents, now: () => (clock += 7) });
+  const writer = new Writer(log, engine, head, { snapshotEveryEvents, maxUndurable, now: () => (clock += 7) });
   const submit = (c: CommandInput, actor = "admin") => writer.submit(Command.parse(c), actor);
   return { log, writer, submit, close: () => log.close() };
 }
@@ -83,7 +83,7 @@ describe("writer", () => {
     log.close();
   });
 
-  it("submits many commands at once: in order across groups, hooks per command, inTransaction on the last", async () => {
+  it("submits many commands at once: in order across groups, hooks per command, storeAnswer on the last", async () => {
     const log = new EventLog(openDb(tempDb()), "outlet-1");
     const { engine, head } = recover(log);
     const writer = new Writer(log, engine, head, { maxBatch: 64 });
@@ -102,9 +102,9 @@ describe("writer", () => {
           expect(envelopes[0]!.payload).toMatchObject({ type: "order.accepted", price: 100 + index });
           executed.push(index);
         },
-        inTransaction: (envelopes) => {
-          expect(log.db.$client.inTransaction).toBe(true);
+        storeAnswer: (envelopes) => {
           committedWith.push(envelopes[0]!.seq);
+          return { accountId: "s", key: "batch-1", requestHash: "h", status: 200, response: "[]", createdAt: 1 };
         },
       }),
       writer.submit(orders[0]!, "s"),
@@ -118,13 +118,16 @@ describe("writer", () => {
     );
     for (let i = 1; i < results.length; i++) expect(results[i]![0]!.seq).toBe(results[i - 1]!.at(-1)!.seq + 1);
     expect(committedWith).toEqual([results[199]![0]!.seq]);
+    expect(log.db.$client.prepare("SELECT key, response FROM idempotency_keys").all()).toEqual([
+      { key: "batch-1", response: "[]" },
+    ]);
     expect(single[0]!.seq).toBe(results[199]!.at(-1)!.seq + 1);
     expect(await writer.submitAll([], "s")).toEqual([]);
     expect(writer.engine.stock("A")?.onHand).toBe(201);
     log.close();
   });
 
-  it("skips a command whose skipIf holds, inside the group's transaction: no events, no hooks", async () => {
+  it("skips a command whose skipIf holds, inside the group's read transaction: no events, no hooks", async () => {
     const outlet = openOutlet(tempDb());
     await seed(outlet.submit);
     const seq = outlet.writer.lastSeq;
@@ -142,10 +145,13 @@ describe("writer", () => {
         outlet.writer.submit(
           order,
           "s",
-          () => hooks.push(`inTransaction ${skip}`),
+          () => {
+            hooks.push(`storeAnswer ${skip}`);
+            return { accountId: "s", key: `k-${skip}`, requestHash: "h", status: 201, response: "{}", createdAt: 1 };
+          },
           () => hooks.push(`afterExecute ${skip}`),
           () => {
-            // The check runs inside the transaction that commits the group.
+            // The group's lookups share one read transaction.
             expect(outlet.log.db.$client.inTransaction).toBe(true);
             return skip;
           },
@@ -154,7 +160,7 @@ describe("writer", () => {
     );
     expect(ran!.map((e) => e.type)).toEqual(["order.accepted", "order.rested"]);
     expect(skipped).toEqual([]);
-    expect(hooks).toEqual(["afterExecute false", "inTransaction false"]);
+    expect(hooks).toEqual(["afterExecute false", "storeAnswer false"]);
     expect(outlet.writer.lastSeq).toBe(seq + 2);
     expect(outlet.writer.engine.stock("A")?.onHand).toBe(1);
     outlet.close();
@@ -181,12 +187,22 @@ describe("writer", () => {
     outlet.close();
   });
 
-  it("executes the next group while a fsync runs, but answers and shows each only once durable", async () => {
-    const outlet = openOutlet(tempDb());
+  it("executes the next group while one commits, but answers and shows each only once durable", async () => {
+    const outlet = openOutlet(tempDb(), 1_000, 2);
     await seed(outlet.submit);
-    // The disk, by hand: each commit's fsync completes when the test says so.
-    const fsyncs: (() => void)[] = [];
-    outlet.log.sync = () => new Promise<void>((resolve) => fsyncs.push(resolve));
+    // The disk, by hand: a group's commit completes when the test says so (and it is done).
+    const commits: Promise<string>[] = [];
+    const gates: (() => void)[] = [];
+    const commit = outlet.log.commit.bind(outlet.log);
+    outlet.log.commit = (group) => {
+      const committed = commit(group);
+      commits.push(committed);
+      return new Promise<void>((resolve) => gates.push(resolve)).then(() => committed);
+    };
+    const complete = async (i: number) => {
+      await commits[i];
+      gates[i]!();
+    };
     const turn = () => new Promise((resolve) => setImmediate(resolve));
     const onHand = () => outlet.writer.engine.stock("A")?.onHand ?? 0;
     const receive = () =>
@@ -200,24 +216,24 @@ describe("writer", () => {
     await turn();
     const second = receive().then(noted("second"));
     await turn();
-    // Two groups committed ahead of the disk: the second executed while the first's fsync runs.
-    expect(fsyncs).toHaveLength(2);
+    // Two groups ahead of the disk: the second executed while the first commits.
+    expect(gates).toHaveLength(2);
     expect(onHand()).toBe(2);
     const third = receive().then(noted("third"));
     await turn();
-    expect(onHand()).toBe(2); // no third group ahead of the disk
+    expect(onHand()).toBe(2); // no third group ahead of the disk (maxUndurable 2)
     const read = outlet.writer.settled().then(() => ({ seq: outlet.writer.lastSeq, onHand: onHand() }));
-    fsyncs[0]!();
+    await complete(0);
     await turn();
     expect(answered).toEqual(["first"]);
     expect(onHand()).toBe(2); // nothing executes while a read waits for the disk
-    fsyncs[1]!();
+    await complete(1);
     // The read sees exactly the durable state: the second group, not the third.
     expect(await read).toEqual({ seq: (await second).at(-1)!.seq, onHand: 2 });
     await turn();
     expect(onHand()).toBe(3);
     expect(answered).toEqual(["first", "second"]);
-    fsyncs[2]!();
+    await complete(2);
     expect((await third).at(-1)!.seq).toBeGreaterThan((await first).at(-1)!.seq);
     expect(outlet.writer.lastSeq).toBe((await third).at(-1)!.seq);
     outlet.close();

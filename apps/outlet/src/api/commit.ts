@@ -1,6 +1,7 @@
 import type { Span } from "@opentelemetry/api";
 import type { Command, EventEnvelope } from "@stockroom/contracts";
 import type { Context } from "hono";
+import type { AnswerRow } from "../storage/group-store.js";
 import { inSpan } from "../telemetry/tracing.ts";
 import type { GatewayEnv, OutletServices } from "./context.ts";
 import { type Answer, answerPayload, IdempotencyStore } from "./idempotency.ts";
@@ -63,15 +64,15 @@ export function renderSafely(
 
 /** With an Idempotency-Key: the hooks `run` passes to the writer with each command (IdempotencyStore.once). */
 export interface IdempotentHooks {
-  /** Stores the answer: the writer's inTransaction of the command that completes it. */
-  record: (answer: Answer) => void;
+  /** The answer to commit: the writer's storeAnswer of the command that completes it. */
+  record: (answer: Answer) => AnswerRow;
   /** Whether the key was answered before: every command's skipIf. */
   answered: () => boolean;
 }
 
 /**
- * Answers with `run()`; with an Idempotency-Key, `run` gets hooks to store its answer inside the
- * transaction that commits its effect and to skip its commands when the key was answered before
+ * Answers with `run()`; with an Idempotency-Key, `run` gets hooks to commit its answer with its
+ * effect and to skip its commands when the key was answered before
  * (it then resolves with undefined), and repeats get the first answer back unchanged.
  */
 export async function answerOnce(

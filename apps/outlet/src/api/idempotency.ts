@@ -1,6 +1,7 @@
 import { hash } from "node:crypto";
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../storage/db.ts";
+import type { AnswerRow } from "../storage/group-store.js";
 import { ProblemError } from "./problem.ts";
 
 /** An HTTP answer as stored for repeats. */
@@ -34,24 +35,20 @@ interface StoredAnswer {
 }
 
 /**
- * Idempotency-Key handling. The first answer is stored in the same transaction as the command's
- * events, so a crash can never leave an effect without its answer; a repeat (even one sent in
- * parallel with the first) gets that answer and changes nothing; the same key with another body
- * is refused.
+ * Idempotency-Key handling. The first answer is committed in the same transaction as the
+ * command's events, so a crash can never leave an effect without its answer; a repeat (even one
+ * sent in parallel with the first) gets that answer and changes nothing; the same key with
+ * another body is refused.
  */
 export class IdempotencyStore {
   /** Keys being answered now: a repeat waits for the first's answer and the hash of its request. */
   private readonly inFlight = new Map<string, Promise<{ requestHash: string; answer: Answer }>>();
-  // Prepared once, on the raw connection: every idempotent write looks up and stores a key.
+  // Prepared once, on the raw connection: every idempotent write looks up its key.
   private readonly find: Statement<[string, string], StoredAnswer>;
-  private readonly insert: Statement<[string, string, string, number, string, number]>;
 
   constructor(db: Db) {
     this.find = db.$client.prepare(
       "SELECT request_hash AS requestHash, status, response FROM idempotency_keys WHERE account_id = ? AND key = ?",
-    );
-    this.insert = db.$client.prepare(
-      "INSERT INTO idempotency_keys (account_id, key, request_hash, status, response, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     );
   }
 
@@ -61,17 +58,18 @@ export class IdempotencyStore {
   }
 
   /**
-   * `run` gets two hooks for each command it submits to the writer: `record`, to store the answer
-   * inside the transaction that commits it, and `answered` (the writer's skipIf), which looks the
-   * key up inside that same transaction before anything executes. There a lookup costs a fraction
-   * of one with a read transaction of its own; a key answered before skips every command.
+   * `run` gets two hooks for each command it submits to the writer: `record` (its storeAnswer),
+   * the answer to commit with the command's events, and `answered` (its skipIf), which looks the
+   * key up before anything executes (inside the writer's read transaction for the group, where a
+   * lookup costs a fraction of one with a transaction of its own). A key answered before skips
+   * every command; one whose first answer is not durable yet is still in flight here.
    */
   async once(
     accountId: string,
     key: string,
     requestHash: string,
     /** Resolves with its answer, or undefined when its commands were skipped as answered before. */
-    run: (record: (answer: Answer) => void, answered: () => boolean) => Promise<Answer | undefined>,
+    run: (record: (answer: Answer) => AnswerRow, answered: () => boolean) => Promise<Answer | undefined>,
   ): Promise<Answer> {
     const id = `${accountId}\n${key}`;
     const pending = this.inFlight.get(id);
@@ -89,9 +87,14 @@ export class IdempotencyStore {
       }
       return stored !== undefined;
     };
-    const record = (answer: Answer) => {
-      this.insert.run(accountId, key, requestHash, answer.status, answerJson(answer), Date.now());
-    };
+    const record = (answer: Answer): AnswerRow => ({
+      accountId,
+      key,
+      requestHash,
+      status: answer.status,
+      response: answerJson(answer),
+      createdAt: Date.now(),
+    });
     const first = run(record, answered).then((answer) => {
       if (!looked || (stored === undefined && !answer)) {
         throw new Error("an idempotent run must check answered() before its commands, and answer unless skipped");

@@ -1,4 +1,5 @@
 import { Worker } from "node:worker_threads";
+import { acquireWriteLock, releaseWriteLock } from "./write-lock.js";
 
 /** WAL pages after which the writer's own connection checkpoints anyway, should the worker fall behind. */
 export const BACKSTOP_PAGES = 10_000;
@@ -35,7 +36,8 @@ const CLOSE_WAIT_MS = 2_000;
  */
 export class Checkpointer {
   private worker: Worker | null = null;
-  private readonly lock = new Int32Array(new SharedArrayBuffer(20));
+  /** Shared with the log worker and the committer thread: see log-worker.js. */
+  readonly lock = new Int32Array(new SharedArrayBuffer(20));
 
   constructor(private readonly file: string) {}
 
@@ -70,14 +72,11 @@ export class Checkpointer {
 
   /**
    * Waits until the worker is not writing (an index transaction ends within 64 events once it
-   * sees the writer waiting), and keeps it from starting until `release()`: the writer's commit
-   * then never meets a busy database.
+   * sees a writer waiting), and keeps it from starting until `release()`: a commit then never
+   * meets a busy database. The committer thread takes the same lock (write-lock.js).
    */
   acquire(): void {
-    const lock = this.lock;
-    Atomics.store(lock, 1, 1);
-    while (Atomics.compareExchange(lock, 0, 0, 1) !== 0) Atomics.wait(lock, 0, 2, 100);
-    Atomics.store(lock, 1, 0);
+    acquireWriteLock(this.lock);
   }
 
   /** The writer has work queued (true) or is idle (false): the worker indexes mostly when idle. */
@@ -86,8 +85,7 @@ export class Checkpointer {
   }
 
   release(): void {
-    Atomics.store(this.lock, 0, 0);
-    Atomics.notify(this.lock, 0);
+    releaseWriteLock(this.lock);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { closeSync, fdatasync as fdatasyncFile, open } from "node:fs";
 import { promisify } from "node:util";
+import { Worker } from "node:worker_threads";
 import type { EventEnvelope } from "@stockroom/contracts";
 import { GENESIS_HASH, SCHEMA_VERSION } from "@stockroom/contracts";
 import type { EngineSnapshot } from "@stockroom/engine";
@@ -8,17 +9,14 @@ import { desc, lte } from "drizzle-orm";
 import { BACKSTOP_PAGES, Checkpointer } from "./checkpointer.ts";
 import type { Db } from "./db.ts";
 import { createIndexer, INDEX_CURSOR } from "./event-indexer.js";
+import { createGroupStore, type GroupRecord } from "./group-store.js";
 import { snapshots } from "./schema.ts";
 
 const openFile = promisify(open);
 const fdatasync = promisify(fdatasyncFile);
 const HASH_LENGTH = 64;
-/**
- * A row is closed once its payloads reach this many characters. Rows stay well below V8's large
- * object size (128 KiB), so no string built for one, nor SQLite's record buffer, needs its own
- * fresh memory mapping: a row per whole group cost a page fault per few KiB written.
- */
-const ROW_PAYLOAD_CHARS = 32 * 1024;
+/** The longest close() waits for the committer thread to close its connection. */
+const CLOSE_WAIT_MS = 5_000;
 
 /** The log cannot be trusted: the node must not serve stock from it. */
 export class CorruptLogError extends Error {}
@@ -121,12 +119,12 @@ const INDEX_PAGE = 1_000;
 
 /**
  * The outlet's event log and snapshots in SQLite. Events are stored a row per run of a committed
- * group (event_groups); the audit index (event_index) is built after commit by the log worker, so
- * queries use it up to its cursor and scan the log beyond it: answers never depend on how far it got.
+ * group (event_groups) by the committer thread (committer.js); the audit index (event_index) is
+ * built after commit by the log worker, so queries use it up to its cursor and scan the log
+ * beyond it: answers never depend on how far it got.
  */
 export class EventLog {
   // Raw statements throughout: rows of many events keep them few, and drizzle's mapping costs more.
-  private readonly insert: Statement<[number, number, number, string, string, string, string, string]>;
   private readonly groupAt: Statement<[number], GroupRow>;
   private readonly groupsFrom: Statement<[number, number], GroupRow>;
   private readonly lastGroup: Statement<[], { seq: number; ts: number; hash: string }>;
@@ -135,10 +133,8 @@ export class EventLog {
   private readonly indexSeqs: Statement<[string, number, number, number], number>;
   /**
    * The WAL file when the connection was opened synchronous FULL, else null (NORMAL or in memory:
-   * nothing to wait for). FULL would fsync inside COMMIT, blocking the event loop for the whole
-   * flush; instead commits run at NORMAL and `sync()` fdatasyncs the WAL on libuv's thread pool,
-   * which makes every frame committed before it durable: the same guarantee, off the loop.
-   * (NORMAL still syncs the WAL before each checkpoint and the database after it.)
+   * nothing to wait for). Events are committed by the committer thread at that level; this
+   * connection's own few writes (API keys, cursors) run at NORMAL, and `sync()` makes them durable.
    */
   private readonly wal: string | null;
   /** The newest fdatasync (running or queued); `queued` covers commits since the running one began. */
@@ -147,15 +143,22 @@ export class EventLog {
   private walFd: number | null = null;
   private readonly checkpointer: Checkpointer | null = null;
   private indexer: ((maxEvents: number) => number) | null = null;
+  /** The thread that commits groups (committer.js), started by the first commit; null in memory. */
+  private committer: Worker | null = null;
+  /** Groups sent to it, oldest first, waiting for their hashes. */
+  private readonly committing: { resolve: (hashes: string) => void; reject: (error: Error) => void }[] = [];
+  /** Set once it failed or exited: nothing more can be committed. */
+  private committerFailure: Error | null = null;
+  /** Set to 1 by the committer once its connection is closed. */
+  private readonly committerClosed = new Int32Array(new SharedArrayBuffer(4));
+  /** An in-memory log commits on this thread. */
+  private storeHere: ((groups: GroupRecord[]) => string[]) | null = null;
 
   constructor(
     readonly db: Db,
     readonly outletId: string,
   ) {
     const sqlite = db.$client;
-    this.insert = sqlite.prepare(
-      "INSERT INTO event_groups (first_seq, last_seq, ts, prev_hash, types, actors, hashes, payloads) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    );
     this.groupAt = sqlite.prepare("SELECT * FROM event_groups WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1");
     this.groupsFrom = sqlite.prepare("SELECT * FROM event_groups WHERE first_seq >= ? ORDER BY first_seq LIMIT ?");
     this.lastGroup = sqlite.prepare(
@@ -183,47 +186,65 @@ export class EventLog {
   }
 
   /**
-   * Appends envelopes (consecutive seqs after the head) with their payload JSON as hashed, one
-   * row per run of equal timestamps (a writer flush has one) up to ROW_PAYLOAD_CHARS; call inside
-   * a transaction.
+   * Commits a writer flush's group (seqs right after the last committed, or sent, one): resolves
+   * with its events' hashes, concatenated, once it is durable. Groups are committed in the order
+   * they are given, on the committer thread; an in-memory log commits on this one.
    */
-  append(envelopes: readonly EventEnvelope[], payloadJson: readonly string[]): void {
-    let start = 0;
-    let chars = payloadJson[0]?.length ?? 0;
-    for (let i = 1; i <= envelopes.length; i++) {
-      if (i < envelopes.length && envelopes[i]!.ts === envelopes[start]!.ts && chars < ROW_PAYLOAD_CHARS) {
-        chars += payloadJson[i]!.length;
-        continue;
+  commit(group: GroupRecord): Promise<string> {
+    if (!this.checkpointer) {
+      try {
+        this.storeHere ??= createGroupStore(this.db.$client, this.outletId, this.head());
+        return Promise.resolve(this.storeHere([group])[0]!);
+      } catch (error) {
+        return Promise.reject(error);
       }
-      // Joined, not concatenated: each column is built once, flat, with no string per step.
-      const types: string[] = [];
-      const actors: string[] = [];
-      const hashes: string[] = [];
-      for (let j = start; j < i; j++) {
-        const e = envelopes[j]!;
-        types.push(e.type);
-        actors.push(e.actor);
-        hashes.push(e.hash);
-      }
-      const first = envelopes[start]!;
-      this.insert.run(
-        first.seq,
-        envelopes[i - 1]!.seq,
-        first.ts,
-        first.prevHash,
-        types.join("\n"),
-        actors.join("\n"),
-        hashes.join(""),
-        payloadJson.slice(start, i).join("\n"),
-      );
-      start = i;
-      chars = payloadJson[i]?.length ?? 0;
     }
+    if (this.committerFailure) return Promise.reject(this.committerFailure);
+    this.committer ??= this.startCommitter(this.checkpointer);
+    const committer = this.committer;
+    // Keeps the process alive only while a commit is under way.
+    if (this.committing.length === 0) committer.ref();
+    return new Promise((resolve, reject) => {
+      this.committing.push({ resolve, reject });
+      committer.postMessage(group);
+    });
+  }
+
+  private startCommitter(checkpointer: Checkpointer): Worker {
+    const sqlite = this.db.$client;
+    const worker = new Worker(new URL("./committer.js", import.meta.url), {
+      workerData: {
+        file: sqlite.name,
+        outletId: this.outletId,
+        head: this.head(),
+        durable: this.wal !== null,
+        backstopPages: BACKSTOP_PAGES,
+        lock: checkpointer.lock.buffer,
+        closed: this.committerClosed.buffer,
+      },
+    });
+    worker.on("message", (reply: { hashes: string[] } | { error: string; count: number }) => {
+      if ("hashes" in reply) {
+        for (const hashes of reply.hashes) this.committing.shift()!.resolve(hashes);
+      } else {
+        const error = new Error(reply.error);
+        for (let i = 0; i < reply.count; i++) this.committing.shift()!.reject(error);
+      }
+      if (this.committing.length === 0) worker.unref();
+      checkpointer.poke();
+    });
+    const fail = (error: Error) => {
+      this.committerFailure ??= error;
+      for (const waiting of this.committing.splice(0)) waiting.reject(this.committerFailure);
+    };
+    worker.on("error", fail);
+    worker.once("exit", (code) => fail(new Error(`the committer thread exited (${code})`)));
+    return worker;
   }
 
   /**
-   * Resolves once everything committed before the call is durable (at once without a WAL to
-   * sync). Calls made while an fdatasync runs share the next one.
+   * Resolves once this connection's own writes (API keys) before the call are durable (at once
+   * without a WAL to sync). Calls made while an fdatasync runs share the next one.
    */
   sync(): Promise<void> {
     this.checkpointer?.poke();
@@ -243,10 +264,17 @@ export class EventLog {
     return this.queued;
   }
 
-  /** Closes the database, the WAL handle kept for syncing and the log worker. */
+  /** Closes the database, the committer, the WAL handle kept for syncing and the log worker. */
   close(): void {
     const sqlite = this.db.$client;
-    // The worker's connection first: this one, the last, then empties the WAL into the database.
+    const committer = this.committer;
+    if (committer) {
+      // Its connection first (after the groups sent before this), then the log worker's: this
+      // one, the last, then empties the WAL into the database.
+      committer.postMessage("close");
+      Atomics.wait(this.committerClosed, 0, 0, CLOSE_WAIT_MS);
+      void committer.terminate();
+    }
     this.checkpointer?.close();
     const fd = this.walFd;
     this.walFd = null;
@@ -260,19 +288,9 @@ export class EventLog {
     this.checkpointer?.busy(busy);
   }
 
-  /**
-   * Runs `fn` in one transaction, begun IMMEDIATE (it may read before it writes): one fsync for
-   * everything it writes (never waiting on a busy database).
-   */
-  transaction<T>(fn: () => T): T {
-    const checkpointer = this.checkpointer;
-    if (!checkpointer) return this.db.$client.transaction(fn).immediate();
-    checkpointer.acquire();
-    try {
-      return this.db.$client.transaction(fn).immediate();
-    } finally {
-      checkpointer.release();
-    }
+  /** Runs `fn` in one read transaction of this connection: its reads see one moment and cost less. */
+  reading<T>(fn: () => T): T {
+    return this.db.$client.transaction(fn).deferred();
   }
 
   head(): { seq: number; hash: string; ts: number } {
@@ -448,14 +466,6 @@ export class EventLog {
       return null;
     }
     return g.envelope(i, this.outletId, payload);
-  }
-
-  saveSnapshot(seq: number, ts: number, digest: string, state: EngineSnapshot): void {
-    this.db
-      .insert(snapshots)
-      .values({ seq, ts, digest, state: JSON.stringify(state) })
-      .onConflictDoNothing()
-      .run();
   }
 
   /** The newest snapshot at or before `seq`. */

@@ -1,8 +1,8 @@
 // The event log's helper thread, with its own connection: WAL checkpoints (PASSIVE: never waiting
 // for the writer, nor blocking it) and the audit index (event-indexer.js), both off the event loop.
 // Plain JavaScript so it loads the same way under tsx, vitest or plain node.
-// `lock` (shared with EventLog.transaction) keeps index commits out of the writer's way: [0] is
-// 0 free, 1 the writer commits, 2 this thread indexes; [1] is 1 while the writer waits for it;
+// `lock` (shared with the committer thread, write-lock.js) keeps index commits out of the writer's way:
+// [0] is 0 free, 1 the committer commits, 2 this thread indexes; [1] is 1 while it waits for it;
 // [2] is 1 while the writer has commands queued: then the index waits for a quiet moment (queries
 // scan what it has not reached), unless it is `maxLag` events behind: then one transaction a tick;
 // [3] is 1 once the log closes; this thread sets [4] to 1 when its connection is closed.
@@ -13,7 +13,7 @@ import { createIndexer } from "./event-indexer.js";
 const { file, everyMs, checkpointMs, busyWalFrames, idleChecks, chunk, sliceMs, maxLag } = workerData;
 const lock = new Int32Array(workerData.lock);
 const db = new Database(file);
-// Index commits need no fsync of their own: the writer's next fdatasync of the WAL covers them,
+// Index commits need no fsync of their own: the committer's next fsync of the WAL covers them,
 // and after a power cut the index and its cursor are lost (and rebuilt) together.
 db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");

@@ -1,6 +1,7 @@
-import { type Command, type EventEnvelope, hashEnvelope, SCHEMA_VERSION } from "@stockroom/contracts";
+import { type Command, type EventEnvelope, SCHEMA_VERSION } from "@stockroom/contracts";
 import { digestOf, type Engine } from "@stockroom/engine";
 import type { EventLog } from "../storage/event-log.ts";
+import type { AnswerRow, GroupRecord, SnapshotRow } from "../storage/group-store.js";
 
 export interface WriterOptions {
   /**
@@ -9,6 +10,12 @@ export interface WriterOptions {
    * collections and the GC costs more than the larger group saves (measured: 4,096 was slower).
    */
   maxBatch?: number;
+  /**
+   * Most groups executed ahead of the disk: the committer thread hashes and writes one, and the
+   * disk syncs another, while the next executes, so the engine's work, the committer's and the
+   * disk's overlap; more of them are merged into one transaction when the disk is slow.
+   */
+  maxUndurable?: number;
   /** Snapshot after this many events… */
   snapshotEveryEvents?: number;
   /** …or this long since the last snapshot, whichever comes first. */
@@ -19,11 +26,14 @@ export interface WriterOptions {
   now?: () => number;
 }
 
-/** Runs inside the commit's transaction with the command's envelopes (e.g. to store an idempotent answer). */
-export type InTransaction = (envelopes: EventEnvelope[]) => void;
 /**
- * Runs inside the group's transaction just before the command would execute (e.g. to look up an
- * Idempotency-Key among the answers already stored): true skips it, and it resolves with no events.
+ * Gives the answer to commit with the command's events (an Idempotency-Key's), right after its
+ * afterExecute: the two become durable together.
+ */
+export type StoreAnswer = (envelopes: EventEnvelope[]) => AnswerRow;
+/**
+ * Runs just before the command would execute (e.g. to look up an Idempotency-Key among the
+ * answers committed): true skips it, and it resolves with no events.
  */
 export type SkipIf = () => boolean;
 /**
@@ -33,14 +43,21 @@ export type SkipIf = () => boolean;
  */
 export type AfterExecute = (envelopes: EventEnvelope[], index: number) => void;
 
-/** submitAll's hooks: skipIf and afterExecute for every command, inTransaction for the last. */
+/** submitAll's hooks: skipIf and afterExecute for every command, storeAnswer for the last. */
 export interface SubmitHooks {
   skipIf?: SkipIf | undefined;
   afterExecute?: AfterExecute | undefined;
-  inTransaction?: InTransaction | undefined;
+  storeAnswer?: StoreAnswer | undefined;
 }
 
-/** A committed group: answered once its fsync is done. */
+/** A group's commands executed: each one's events, all of them, and what the log commits. */
+interface Executed {
+  results: EventEnvelope[][];
+  envelopes: EventEnvelope[];
+  record: GroupRecord;
+}
+
+/** An executed group: answered once the committer has made it durable. */
 interface Group {
   batch: Pending[];
   results: EventEnvelope[][];
@@ -49,23 +66,20 @@ interface Group {
   started: number;
 }
 
-/**
- * Groups committed ahead of the disk: one fsyncs while the next executes and commits (its fsync
- * follows), so the engine's CPU work and the disk's wait overlap.
- */
-const MAX_UNDURABLE = 2;
-
 /** A queued command; the commands of one submitAll share their hooks and `resolve`. */
 interface Pending {
   command: Command;
   actor: string;
-  inTransaction: InTransaction | undefined;
+  storeAnswer: StoreAnswer | undefined;
   afterExecute: AfterExecute | undefined;
   skipIf: SkipIf | undefined;
   index: number;
   resolve: (events: EventEnvelope[], index: number) => void;
   reject: (error: Error) => void;
 }
+
+/** Characters of one hex sha256. */
+const HASH_LENGTH = 64;
 
 /** What a taken queue slot holds until the queue is compacted. */
 const TAKEN = null as unknown as Pending;
@@ -75,10 +89,10 @@ export class WriterStoppedError extends Error {}
 
 /**
  * The single writer. Commands that arrive together are executed in order and committed as one
- * group (one transaction); its fsync runs off the event loop, and only once it is done does each
- * caller get its events. While it runs, the next group may execute and commit (its own fsync
- * follows); commands arriving after that wait and form the group after. Reads wait until the
- * engine is no longer ahead of the disk (see settled()), so none shows what a crash could undo.
+ * group (one transaction, hashed and written by the log's committer thread); only once it is
+ * durable does each caller get its events. While it commits, the next group may execute (its
+ * commit follows); commands arriving after that wait and form the group after. Reads wait until
+ * the engine is no longer ahead of the disk (see settled()), so none shows what a crash could undo.
  */
 export class Writer {
   /** Commands waiting, from `queueHead` on (taken by index, so a long queue is not shifted per group). */
@@ -86,7 +100,7 @@ export class Writer {
   private queueHead = 0;
   private scheduled = false;
   private stopped: Error | null = null;
-  /** Committed groups waiting for their fsync, oldest first. */
+  /** Executed groups waiting to be durable, oldest first. */
   private undurable: Group[] = [];
   /** Reads waiting until the engine's state is durable. */
   private settling: (() => void)[] = [];
@@ -97,6 +111,7 @@ export class Writer {
   private eventsSinceSnapshot = 0;
   private lastSnapshotAt: number;
   private readonly maxBatch: number;
+  private readonly maxUndurable: number;
   private readonly snapshotEveryEvents: number;
   private readonly snapshotEveryMs: number;
   private readonly now: () => number;
@@ -114,6 +129,7 @@ export class Writer {
     this.hash = head.hash;
     this.ts = head.ts;
     this.maxBatch = options.maxBatch ?? 512;
+    this.maxUndurable = options.maxUndurable ?? 4;
     this.snapshotEveryEvents = options.snapshotEveryEvents ?? 100_000;
     this.snapshotEveryMs = options.snapshotEveryMs ?? 300_000;
     this.now = options.now ?? Date.now;
@@ -152,13 +168,13 @@ export class Writer {
   submit(
     command: Command,
     actor: string,
-    inTransaction?: InTransaction,
+    storeAnswer?: StoreAnswer,
     afterExecute?: AfterExecute,
     skipIf?: SkipIf,
   ): Promise<EventEnvelope[]> {
     if (this.stopped) return Promise.reject(this.stoppedError());
     return new Promise((resolve, reject) => {
-      this.queue.push({ command, actor, inTransaction, afterExecute, skipIf, index: 0, resolve, reject });
+      this.queue.push({ command, actor, storeAnswer, afterExecute, skipIf, index: 0, resolve, reject });
       this.schedule();
     });
   }
@@ -180,11 +196,11 @@ export class Writer {
       const { skipIf, afterExecute } = hooks;
       const last = commands.length - 1;
       for (let index = 0; index <= last; index++) {
-        const inTransaction = index === last ? hooks.inTransaction : undefined;
+        const storeAnswer = index === last ? hooks.storeAnswer : undefined;
         this.queue.push({
           command: commands[index]!,
           actor,
-          inTransaction,
+          storeAnswer,
           afterExecute,
           skipIf,
           index,
@@ -208,67 +224,93 @@ export class Writer {
 
   private flush(): void {
     this.scheduled = false;
-    // Commands wait while two groups are ahead of the disk, or while reads wait for it to catch
-    // up: the next group is scheduled when a fsync completes.
+    // Commands wait while maxUndurable groups are ahead of the disk, or while reads wait for it
+    // to catch up: the next group is scheduled when a commit completes.
     if (this.stopped || this.queued() === 0) return;
-    if (this.undurable.length >= MAX_UNDURABLE || (this.undurable.length > 0 && this.settling.length > 0)) return;
+    if (this.undurable.length >= this.maxUndurable || (this.undurable.length > 0 && this.settling.length > 0)) return;
     const batch = this.take();
     const started = performance.now();
     this.log.busy(true);
     const wall = this.now();
     if (wall > this.ts) this.ts = wall;
-    const results: EventEnvelope[][] = [];
-    const envelopes: EventEnvelope[] = [];
-    const payloadJson: string[] = [];
     const ts = this.ts;
-    const outletId = this.log.outletId;
+    let executed: Executed;
     try {
-      // Executed inside the transaction: the checks (skipIf) read the database in the same one.
-      this.log.transaction(() => {
-        for (const p of batch) {
-          const own: EventEnvelope[] = [];
-          results.push(own);
-          if (p.skipIf?.()) continue;
-          for (const payload of this.engine.execute(p.command, ts)) {
-            const json = JSON.stringify(payload);
-            const envelope: EventEnvelope = {
-              v: SCHEMA_VERSION,
-              outletId,
-              seq: ++this.seq,
-              ts,
-              type: payload.type,
-              actor: p.actor,
-              prevHash: this.hash,
-              payload,
-              hash: "",
-            };
-            // Sealed in place: hashEnvelope reads every field but `hash`, the payload as serialised.
-            envelope.hash = hashEnvelope(envelope, json);
-            this.hash = envelope.hash;
-            own.push(envelope);
-            envelopes.push(envelope);
-            payloadJson.push(json);
-          }
-          p.afterExecute?.(own, p.index);
-          p.inTransaction?.(own);
-        }
-        this.log.append(envelopes, payloadJson);
-        this.eventsSinceSnapshot += envelopes.length;
-        if (this.snapshotDue(wall)) this.snapshot(wall);
-      });
+      // One read transaction for the group's skipIf lookups.
+      executed = this.log.reading(() => this.execute(batch, ts));
+      this.eventsSinceSnapshot += executed.envelopes.length;
+      if (this.snapshotDue(wall)) executed.record.snapshot = this.snapshot(wall);
     } catch (error) {
-      // The engine may have run ahead of what was rolled back: nothing more may be acknowledged.
+      // The engine may have run ahead of what is committed: nothing more may be acknowledged.
       this.stop(error as Error, batch);
       return;
     }
+    const { results, envelopes, record } = executed;
     const group: Group = { batch, results, envelopes, seq: this.seq, started };
     this.undurable.push(group);
-    // Fsyncs complete in commit order (EventLog.sync).
-    this.log.sync().then(
-      () => this.durable(group),
+    // Commits complete in the order they were sent (EventLog.commit).
+    this.log.commit(record).then(
+      (hashes) => {
+        this.seal(envelopes, hashes);
+        this.durable(group);
+      },
       (error: Error) => this.stop(error, batch),
     );
     if (this.queued() > 0) this.schedule();
+  }
+
+  /** Executes a group's commands: each one's envelopes (unsealed) and what the log commits of them. */
+  private execute(batch: Pending[], ts: number): Executed {
+    const outletId = this.log.outletId;
+    const results: EventEnvelope[][] = [];
+    const envelopes: EventEnvelope[] = [];
+    const record: GroupRecord = {
+      firstSeq: this.seq + 1,
+      ts,
+      types: [],
+      actors: [],
+      payloads: [],
+      answers: [],
+      snapshot: null,
+    };
+    for (const p of batch) {
+      const own: EventEnvelope[] = [];
+      results.push(own);
+      if (p.skipIf?.()) continue;
+      for (const payload of this.engine.execute(p.command, ts)) {
+        // Sealed once committed: the committer thread hashes the chain (see seal()).
+        const envelope: EventEnvelope = {
+          v: SCHEMA_VERSION,
+          outletId,
+          seq: ++this.seq,
+          ts,
+          type: payload.type,
+          actor: p.actor,
+          prevHash: "",
+          payload,
+          hash: "",
+        };
+        own.push(envelope);
+        envelopes.push(envelope);
+        record.types.push(payload.type);
+        record.actors.push(p.actor);
+        record.payloads.push(JSON.stringify(payload));
+      }
+      p.afterExecute?.(own, p.index);
+      if (p.storeAnswer) record.answers.push(p.storeAnswer(own));
+    }
+    return { results, envelopes, record };
+  }
+
+  /** Fills in the chain the committer hashed: each envelope's prevHash and hash, in seq order. */
+  private seal(envelopes: EventEnvelope[], hashes: string): void {
+    let prev = this.hash;
+    for (let i = 0; i < envelopes.length; i++) {
+      const envelope = envelopes[i]!;
+      envelope.prevHash = prev;
+      prev = envelope.hash = hashes.slice(i * HASH_LENGTH, (i + 1) * HASH_LENGTH);
+    }
+    this.hash = prev;
   }
 
   private durable(group: Group): void {
@@ -319,16 +361,17 @@ export class Writer {
     return this.eventsSinceSnapshot >= this.snapshotEveryEvents || wall - this.lastSnapshotAt >= this.snapshotEveryMs;
   }
 
-  private snapshot(wall: number): void {
+  private snapshot(wall: number): SnapshotRow {
     const state = this.engine.snapshot();
-    this.log.saveSnapshot(this.seq, this.ts, digestOf(state), state);
     this.eventsSinceSnapshot = 0;
     this.lastSnapshotAt = wall;
+    return { seq: this.seq, ts: this.ts, digest: digestOf(state), state: JSON.stringify(state) };
   }
 
   /**
-   * A failed commit or fsync: its callers and everything queued are refused. Groups committed
-   * before it are answered as their own fsyncs complete (after a failed fsync, theirs fail too).
+   * A failed execution or commit: its callers and everything queued are refused. Groups sent
+   * before it are answered as their own commits complete; those after it fail too (the log
+   * takes no group after a failed one).
    */
   private stop(error: Error, batch: Pending[]): void {
     this.stopped ??= error;

@@ -95,7 +95,7 @@ export function batchRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): 
             const render = command.type === "order.place" ? orderResult : eventsAnswer;
             parts[i] = JSON.stringify(renderSafely(svc, command, render, envelopes));
           },
-          inTransaction: idempotent && (() => idempotent.record(body())),
+          storeAnswer: idempotent && (() => idempotent.record(body())),
         });
         return idempotent?.answered() ? undefined : body();
       });
