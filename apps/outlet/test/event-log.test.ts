@@ -391,3 +391,20 @@ describe("migration 0002: per-event rows to groups", () => {
     log.close();
   });
 });
+
+describe("event log: consumer cursors", () => {
+  it("saves a cursor on the committer thread, the newest of several, kept across a restart", async () => {
+    const file = join(tempDir(), "outlet.db");
+    const { log, writer } = await makeLog(file);
+    for (const seq of [3, 7, 5, 11]) log.saveCursor("replicator", seq);
+    // Saved in turn with the commits: one submitted after the saves is durable after them too.
+    await writer.submit(Command.parse({ type: "product.add", sku: "LATE", name: "Late", brand: "B" }), "admin");
+    const read = (db: Database.Database) =>
+      db.prepare("SELECT seq FROM cursors WHERE name = 'replicator'").pluck().get();
+    expect(read(log.db.$client)).toBe(11);
+    log.close();
+    const reopened = new Database(file, { readonly: true });
+    expect(read(reopened)).toBe(11);
+    reopened.close();
+  });
+});

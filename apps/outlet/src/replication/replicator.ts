@@ -210,7 +210,7 @@ export class Replicator {
       sent = run.last;
       this.replicatedSeq = sent;
       this.onPublished(run.last - run.first + 1);
-      this.saveCursor(sent);
+      this.log.saveCursor(CURSOR, sent);
     }
   }
 
@@ -228,14 +228,6 @@ export class Replicator {
       last++;
     }
     return parts.length === 0 ? null : { first: after + 1, last, data: `[${parts.join(",")}]` };
-  }
-
-  private saveCursor(seq: number): void {
-    this.log.db
-      .insert(cursors)
-      .values({ name: CURSOR, seq, updatedAt: Date.now() })
-      .onConflictDoUpdate({ target: cursors.name, set: { seq, updatedAt: Date.now() } })
-      .run();
   }
 
   private async beat(): Promise<void> {

@@ -4,8 +4,8 @@
 // makes every frame committed before it durable: the same guarantee as FULL, while the next
 // groups are hashed and written. Groups that arrive meanwhile share a transaction, and those
 // committed during one fdatasync share the next. Replies come in the order the groups came, once
-// durable: { hashes } per message taken, or { error, count } when they failed. "close" closes
-// the connection.
+// durable: { hashes } per message taken, or { error, count } when they failed. A { cursor }
+// message (a log consumer's progress) is saved with no reply; "close" closes the connection.
 import { fdatasync, openSync } from "node:fs";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
@@ -20,6 +20,9 @@ db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");
 db.pragma(`wal_autocheckpoint = ${backstopPages}`);
 const store = createGroupStore(db, outletId, head);
+const saveCursor = db.prepare(
+  "INSERT INTO cursors (name, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
+);
 /** Opened once: SQLite keeps the same WAL file (reset in place) while a connection is open. */
 let wal = null;
 /** Replies committed since the running fdatasync began: the next one covers them. */
@@ -31,13 +34,31 @@ let closing = false;
 
 parentPort.on("message", (first) => {
   const groups = [];
+  const cursors = new Map();
   for (let message = first; message !== undefined; message = receiveMessageOnPort(parentPort)?.message) {
     if (message === "close") closing = true;
+    else if ("cursor" in message) cursors.set(message.cursor.name, message.cursor);
     else groups.push(message);
   }
+  // Cursors first: a group's reply then follows every cursor sent before it.
+  if (cursors.size > 0) save(cursors);
   if (groups.length > 0) reply(commit(groups));
   if (closing && !syncing) close();
 });
+
+/** Saves the newest of each cursor: the next fdatasync makes it durable (losing one only repeats work). */
+function save(cursors) {
+  acquireWriteLock(lock);
+  try {
+    db.transaction(() => {
+      for (const { name, seq, updatedAt } of cursors.values()) saveCursor.run(name, seq, updatedAt);
+    }).immediate();
+  } catch {
+    // Left where it was: its consumer resumes from there.
+  } finally {
+    releaseWriteLock(lock);
+  }
+}
 
 function commit(groups) {
   if (failure) return { error: failure, count: groups.length };

@@ -10,7 +10,7 @@ import { BACKSTOP_PAGES, Checkpointer } from "./checkpointer.ts";
 import type { Db } from "./db.ts";
 import { createIndexer, INDEX_CURSOR } from "./event-indexer.js";
 import { createGroupStore, type GroupRecord } from "./group-store.js";
-import { snapshots } from "./schema.ts";
+import { cursors, snapshots } from "./schema.ts";
 
 const openFile = promisify(open);
 const fdatasync = promisify(fdatasyncFile);
@@ -134,7 +134,7 @@ export class EventLog {
   /**
    * The WAL file when the connection was opened synchronous FULL, else null (NORMAL or in memory:
    * nothing to wait for). Events are committed by the committer thread at that level; this
-   * connection's own few writes (API keys, cursors) run at NORMAL, and `sync()` makes them durable.
+   * connection's own few writes (API keys) run at NORMAL, and `sync()` makes them durable.
    */
   private readonly wal: string | null;
   /** The newest fdatasync (running or queued); `queued` covers commits since the running one began. */
@@ -240,6 +240,25 @@ export class EventLog {
     worker.on("error", fail);
     worker.once("exit", (code) => fail(new Error(`the committer thread exited (${code})`)));
     return worker;
+  }
+
+  /**
+   * Saves how far a consumer of the log (the replicator) got. With a committer thread it is saved
+   * there, in turn with the commits: on this connection it would wait for theirs, holding up the
+   * event loop. Losing the last save only makes the consumer repeat some work.
+   */
+  saveCursor(name: string, seq: number): void {
+    const cursor = { name, seq, updatedAt: Date.now() };
+    if (!this.checkpointer) {
+      this.db
+        .insert(cursors)
+        .values(cursor)
+        .onConflictDoUpdate({ target: cursors.name, set: { seq, updatedAt: cursor.updatedAt } })
+        .run();
+      return;
+    }
+    this.committer ??= this.startCommitter(this.checkpointer);
+    this.committer.postMessage({ cursor });
   }
 
   /**
