@@ -72,8 +72,8 @@ export interface IdempotentHooks {
 
 /**
  * Answers with `run()`; with an Idempotency-Key, `run` gets hooks to commit its answer with its
- * effect and to skip its commands when the key was answered before
- * (it then resolves with undefined), and repeats get the first answer back unchanged.
+ * effect and to skip its commands when the key was answered before (it then resolves with
+ * undefined), and repeats get the first answer back unchanged.
  */
 export async function answerOnce(
   c: Context<GatewayEnv>,
