@@ -9,6 +9,7 @@
 import { fdatasync, openSync } from "node:fs";
 import { parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+import { prepareCursorSave } from "./event-indexer.js";
 import { createGroupStore } from "./group-store.js";
 import { acquireWriteLock, releaseWriteLock } from "./write-lock.js";
 
@@ -20,9 +21,7 @@ db.pragma("synchronous = NORMAL");
 db.pragma("busy_timeout = 5000");
 db.pragma(`wal_autocheckpoint = ${backstopPages}`);
 const store = createGroupStore(db, outletId, head);
-const saveCursor = db.prepare(
-  "INSERT INTO cursors (name, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
-);
+const saveCursor = prepareCursorSave(db);
 /** Opened once: SQLite keeps the same WAL file (reset in place) while a connection is open. */
 let wal = null;
 /** Replies committed since the running fdatasync began: the next one covers them. */

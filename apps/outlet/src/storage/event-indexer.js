@@ -23,6 +23,13 @@ export function indexKeys(type, actor, payloadJson, keys) {
   }
 }
 
+/** The statement that saves a cursor (name, seq, updated_at): the index's own, and the log's consumers'. */
+export function prepareCursorSave(sqlite) {
+  return sqlite.prepare(
+    "INSERT INTO cursors (name, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
+  );
+}
+
 /**
  * Returns `step(maxEvents, stop?)`: indexes up to `maxEvents` events after the cursor in one
  * transaction (begun IMMEDIATE), across as many groups as they span, ending early once `stop()`
@@ -47,9 +54,7 @@ export function createIndexer(sqlite) {
     for (let i = 0; i < queued; i += 2) insert.run(rows[i], rows[i + 1]);
     queued = 0;
   };
-  const save = sqlite.prepare(
-    "INSERT INTO cursors (name, seq, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at",
-  );
+  const save = prepareCursorSave(sqlite);
   const begin = sqlite.prepare("BEGIN IMMEDIATE");
   const commit = sqlite.prepare("COMMIT");
   const rollback = sqlite.prepare("ROLLBACK");

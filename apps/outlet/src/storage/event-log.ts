@@ -8,13 +8,14 @@ import type { Statement } from "better-sqlite3";
 import { desc, lte } from "drizzle-orm";
 import { BACKSTOP_PAGES, Checkpointer } from "./checkpointer.ts";
 import type { Db } from "./db.ts";
-import { createIndexer, INDEX_CURSOR } from "./event-indexer.js";
+import { createIndexer, INDEX_CURSOR, prepareCursorSave } from "./event-indexer.js";
 import { createGroupStore, type GroupRecord } from "./group-store.js";
-import { cursors, snapshots } from "./schema.ts";
+import { snapshots } from "./schema.ts";
 
 const openFile = promisify(open);
 const fdatasync = promisify(fdatasyncFile);
-const HASH_LENGTH = 64;
+/** Characters of one hex sha256 (an event's hash). */
+export const HASH_LENGTH = 64;
 /** The longest close() waits for the committer thread to close its connection. */
 const CLOSE_WAIT_MS = 5_000;
 
@@ -250,11 +251,7 @@ export class EventLog {
   saveCursor(name: string, seq: number): void {
     const cursor = { name, seq, updatedAt: Date.now() };
     if (!this.checkpointer) {
-      this.db
-        .insert(cursors)
-        .values(cursor)
-        .onConflictDoUpdate({ target: cursors.name, set: { seq, updatedAt: cursor.updatedAt } })
-        .run();
+      prepareCursorSave(this.db.$client).run(name, seq, cursor.updatedAt);
       return;
     }
     this.committer ??= this.startCommitter(this.checkpointer);

@@ -27,11 +27,12 @@ export function createGroupStore(sqlite, outletId, head) {
   const insertSnapshot = sqlite.prepare(
     "INSERT INTO snapshots (seq, ts, digest, state) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
   );
-  let last = { seq: head.seq, hash: head.hash };
-  let next = last;
+  /** The last committed event, and the last one written in the transaction under way. */
+  let last = head;
+  let next = head;
   let failure = null;
   const write = sqlite.transaction((groups) => {
-    next = { ...last };
+    next = last;
     return groups.map((group) => {
       if (group.firstSeq !== next.seq + 1) {
         throw new Error(`group from seq ${group.firstSeq} does not follow seq ${next.seq}`);

@@ -1,6 +1,6 @@
 import { type Command, type EventEnvelope, SCHEMA_VERSION } from "@stockroom/contracts";
 import { digestOf, type Engine } from "@stockroom/engine";
-import type { EventLog } from "../storage/event-log.ts";
+import { type EventLog, HASH_LENGTH } from "../storage/event-log.ts";
 import type { AnswerRow, GroupRecord, SnapshotRow } from "../storage/group-store.js";
 
 export interface WriterOptions {
@@ -77,9 +77,6 @@ interface Pending {
   resolve: (events: EventEnvelope[], index: number) => void;
   reject: (error: Error) => void;
 }
-
-/** Characters of one hex sha256. */
-const HASH_LENGTH = 64;
 
 /** What a taken queue slot holds until the queue is compacted. */
 const TAKEN = null as unknown as Pending;
