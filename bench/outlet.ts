@@ -17,6 +17,9 @@
  * (c) batch: POST /v1/batch with 1,000 order commands per request from 4 concurrent clients in
  *     another process, cycling 8 request bodies whose orders balance per sku (balancedCycle).
  *
+ * (b) and (c) also report the server's CPU per request or command, all threads and the main
+ * thread alone, with how busy the main thread was (Linux /proc): where the time goes.
+ *
  * Progress goes to stderr; a table, then one JSON line with the headline figures, to stdout.
  * `--cpu-prof` runs the outlet process under `node --cpu-prof` and prints where the profile is.
  *
@@ -521,15 +524,39 @@ function child(role: string, config: unknown): Promise<string> {
   });
 }
 
-/** User + system CPU seconds a process has used so far (Linux /proc; NaN elsewhere). */
-function cpuSeconds(pid: number): number {
+/** User + system CPU seconds in a /proc stat file (Linux; NaN elsewhere). */
+function statSeconds(path: string): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+    const fields = readFileSync(path, "utf8").split(") ")[1]!.split(" ");
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return Number.NaN;
   }
 }
+
+/**
+ * CPU seconds a process has used so far: all its threads, and its main thread alone (the event
+ * loop, where HTTP, validation and the engine run: the one that saturates first).
+ */
+function cpuSeconds(pid: number): { all: number; main: number } {
+  return { all: statSeconds(`/proc/${pid}/stat`), main: statSeconds(`/proc/${pid}/task/${pid}/stat`) };
+}
+
+/** CPU used since `before` (cpuSeconds) per unit of work, in µs, and the main thread's busy share of `seconds`. */
+function cpuSince(pid: number, before: { all: number; main: number }, units: number, seconds: number) {
+  const now = cpuSeconds(pid);
+  return {
+    cpuUs: (1e6 * (now.all - before.all)) / units,
+    mainUs: (1e6 * (now.main - before.main)) / units,
+    mainBusy: (now.main - before.main) / seconds,
+  };
+}
+
+const percent = (share: number) => `${Math.round(100 * share)}%`;
+
+/** The median main-thread CPU per unit and busy share of some runs (cpuSince), as a table cell. */
+const mainThread = (runs: { mainUs: number; mainBusy: number }[], digits = 0) =>
+  `${median(runs.map((r) => r.mainUs)).toFixed(digits)} (${percent(median(runs.map((r) => r.mainBusy)))})`;
 
 const lastJson = <T>(text: string): T => JSON.parse(text.trim().split("\n").at(-1)!) as T;
 
@@ -713,10 +740,12 @@ async function serverPhases(
             seed: 100 + rep,
           } satisfies LoadConfig),
         );
-        return { ...r, cpuUs: (1e6 * (cpuSeconds(server.pid!) - cpu)) / r.answered };
+        const seconds = P.httpSeconds + (rep === 0 ? P.warmupSeconds : 0);
+        return { ...r, ...cpuSince(server.pid!, cpu, r.answered, seconds) };
       };
-      const outletRuns: (LoadResult & { cpuUs: number })[] = [];
-      const honoRuns: (LoadResult & { cpuUs: number })[] = [];
+      type Run = LoadResult & ReturnType<typeof cpuSince>;
+      const outletRuns: Run[] = [];
+      const honoRuns: Run[] = [];
       for (let rep = 0; rep < P.httpReps; rep++) {
         const warm = rep === 0 ? ` after ${P.warmupSeconds} s warm-up` : "";
         progress(
@@ -725,12 +754,14 @@ async function serverPhases(
         const o = await load(outlet.url, outlet.child, rep);
         progress(
           `  outlet: ${fmt(o.reqPerS)} req/s, p50 ${o.p50} ms, p99 ${o.p99} ms, ` +
-            `${fmt(o.cpuUs)} µs CPU/request, ${JSON.stringify(o.statuses)}`,
+            `${fmt(o.cpuUs)} µs CPU/request (main thread ${fmt(o.mainUs)}, ${percent(o.mainBusy)} busy), ` +
+            JSON.stringify(o.statuses),
         );
         outletRuns.push(o);
         const h = await load(hono.url, hono.child, rep);
         progress(
-          `  bare hono: ${fmt(h.reqPerS)} req/s, p50 ${h.p50} ms, p99 ${h.p99} ms, ${fmt(h.cpuUs)} µs CPU/request`,
+          `  bare hono: ${fmt(h.reqPerS)} req/s, p50 ${h.p50} ms, p99 ${h.p99} ms, ` +
+            `${fmt(h.cpuUs)} µs CPU/request (main thread ${fmt(h.mainUs)}, ${percent(h.mainBusy)} busy)`,
         );
         honoRuns.push(h);
       }
@@ -741,6 +772,7 @@ async function serverPhases(
       rows.push([`http POST /v1/transact (${CONNECTIONS} conns)`, "writes/s", fmt(result.http)]);
       rows.push(["", "p50 / p99 ms", `${median(outletRuns.map((r) => r.p50))} / ${result.p99}`]);
       rows.push(["", "server CPU µs per request", fmt(median(outletRuns.map((r) => r.cpuUs)))]);
+      rows.push(["", "  of it on the main thread (busy)", mainThread(outletRuns)]);
       rows.push([
         "",
         "non-2xx / errors (all runs)",
@@ -755,11 +787,12 @@ async function serverPhases(
       rows.push(["bare hono echo (same requests)", "req/s", fmt(result.bare)]);
       rows.push(["", "p50 / p99 ms", `${median(honoRuns.map((r) => r.p50))} / ${median(honoRuns.map((r) => r.p99))}`]);
       rows.push(["", "server CPU µs per request", fmt(median(honoRuns.map((r) => r.cpuUs)))]);
+      rows.push(["", "  of it on the main thread (busy)", mainThread(honoRuns)]);
       rows.push(["", "outlet / bare hono", `${((100 * result.http) / result.bare).toFixed(1)}%`]);
     }
 
     if (ONLY.has("batch")) {
-      const batchRuns: (BatchResult & { cpuUs: number })[] = [];
+      const batchRuns: (BatchResult & ReturnType<typeof cpuSince>)[] = [];
       for (let rep = 0; rep < P.durableReps; rep++) {
         progress(`batch: ${BATCH_CLIENTS} clients x ${fmt(BATCH_SIZE)} commands/request, ${P.batchSeconds} s`);
         const cpu = cpuSeconds(outlet.child.pid!);
@@ -773,16 +806,18 @@ async function serverPhases(
             seconds: P.batchSeconds,
           } satisfies BatchConfig),
         );
-        const b = { ...run, cpuUs: (1e6 * (cpuSeconds(outlet.child.pid!) - cpu)) / run.commands };
+        const b = { ...run, ...cpuSince(outlet.child.pid!, cpu, run.commands, P.batchSeconds) };
         progress(
           `  ${fmt(b.cmdsPerS)} cmds/s, ${b.requests} requests (p50 ${Math.round(b.p50ms)} ms), ` +
-            `${b.failed} failed, ${b.cpuUs.toFixed(1)} µs server CPU/command`,
+            `${b.failed} failed, ${b.cpuUs.toFixed(1)} µs server CPU/command ` +
+            `(main thread ${b.mainUs.toFixed(1)}, ${percent(b.mainBusy)} busy)`,
         );
         batchRuns.push(b);
       }
       result.batch = median(batchRuns.map((r) => r.cmdsPerS));
       rows.push([`batch POST /v1/batch (${BATCH_CLIENTS} x ${BATCH_SIZE})`, "commands/s", fmt(result.batch)]);
       rows.push(["", "server CPU µs per command", median(batchRuns.map((r) => r.cpuUs)).toFixed(1)]);
+      rows.push(["", "  of it on the main thread (busy)", mainThread(batchRuns, 1)]);
     }
     await stop(outlet.child);
     return result;
