@@ -59,7 +59,7 @@ export function openOutlet(
       engine,
       marketData,
       credentials: new Credentials(db),
-      idempotency: new IdempotencyStore(db),
+      idempotency: new IdempotencyStore(db, log),
       rateLimiter: new RateLimiter(config.rateLimitPerSecond, config.rateLimitBurst),
       stream: new StreamHub(),
       metrics,

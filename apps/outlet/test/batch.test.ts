@@ -57,6 +57,10 @@ describe("POST /v1/batch", () => {
       }),
     ]);
     expect(results[6]!.body).toMatchObject({ status: 404, reason: "unknown_sku", title: "No product has this sku." });
+    // Other commands quote their events as logged, hashes and all.
+    const quoted = results.slice(0, 3).flatMap((r) => r.body.events);
+    expect(quoted).toEqual(events.slice(0, 3));
+    expect(quoted.every((e: Json) => /^[0-9a-f]{64}$/.test(e.hash) && /^[0-9a-f]{64}$/.test(e.prevHash))).toBe(true);
     // Gapless, in request order, every event acted by the caller.
     expect(events.map((e) => e.seq)).toEqual(Array.from({ length: events.length }, (_, i) => seq + 1 + i));
     expect(results[7]!.body.seq).toBe(events.at(-1)!.seq);
@@ -183,6 +187,22 @@ describe("POST /v1/batch", () => {
       422,
       "idempotency-key-reused",
     );
+  });
+
+  it("answers a retried batch quoting events the same, hashes included, after a restart too", async () => {
+    const body = { commands: ["q-1", "q-2"].map((sku) => ({ type: "product.add", sku, name: sku, brand: "Quoted" })) };
+    const headers = { "idempotency-key": "batch-quoting-1" };
+    const first = await node.admin.post("/v1/batch", body, headers);
+    expect(first.status).toBe(200);
+    const quoted = first.body.results.flatMap((r: Json) => r.body.events);
+    expect(quoted.map((e: Json) => e.payload.sku)).toEqual(["Q-1", "Q-2"]);
+    expect(quoted).toEqual(quoted.map((e: Json) => node.eventsAfter(e.seq - 1)[0]));
+    expect(quoted.every((e: Json) => /^[0-9a-f]{64}$/.test(e.hash))).toBe(true);
+    const seq = node.services.writer.lastSeq;
+    expect((await node.admin.post("/v1/batch", body, headers)).text).toBe(first.text);
+    await node.restart();
+    expect((await node.admin.post("/v1/batch", body, headers)).text).toBe(first.text);
+    expect(node.services.writer.lastSeq).toBe(seq);
   });
 
   it("answers a long batch whose answers are not ASCII whole and in order", async () => {

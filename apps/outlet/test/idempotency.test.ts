@@ -130,6 +130,21 @@ describe("Idempotency-Key", () => {
     ).toBe(201);
   });
 
+  it("quotes events as they were logged, hashes included, first and on repeats, after a restart too", async () => {
+    const send = () => node.admin.post("/v1/products", { sku: "IDEM-3", name: "n", brand: "b" }, key("prod-3"));
+    const first = await send();
+    expect(first.status).toBe(201);
+    const [added] = first.body.events;
+    expect(added.type).toBe("product.added");
+    expect(added.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(first.body.events).toEqual(node.eventsAfter(added.seq - 1));
+    const seq = node.services.writer.lastSeq;
+    expect((await send()).text).toBe(first.text);
+    await node.restart();
+    expect((await send()).text).toBe(first.text);
+    expect(node.services.writer.lastSeq).toBe(seq);
+  });
+
   it("refuses a malformed key (400) and sequences nothing", async () => {
     const body = { sku: "IDEM-1", side: "inflow", price: 1, quantity: 1 };
     for (const bad of ["x".repeat(129), "has space", "naïve"]) {

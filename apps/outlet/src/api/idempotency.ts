@@ -1,13 +1,21 @@
 import { hash } from "node:crypto";
 import type { Statement } from "better-sqlite3";
 import type { Db } from "../storage/db.ts";
+import type { EventLog } from "../storage/event-log.ts";
 import type { AnswerRow } from "../storage/group-store.js";
 import { ProblemError } from "./problem.ts";
+import { withHashes } from "./quoted-events.ts";
 
 /** An HTTP answer as stored for repeats. */
 export interface Answer {
   status: number;
   body: unknown;
+  /**
+   * The body quotes envelopes as executed, before the committer thread hashed them: their
+   * prevHash and hash are filled in once committed. Such an answer is serialised again to be
+   * sent, and its stored copy gets them from the log when read back (quoted-events.ts).
+   */
+  quotesEvents?: boolean;
   /**
    * The body's JSON once serialised (by answerJson), so storing and sending it serialise it once;
    * when set, it is what is sent and `body` is not read.
@@ -18,6 +26,7 @@ export interface Answer {
 }
 
 export function answerJson(answer: Answer): string {
+  if (answer.quotesEvents) return JSON.stringify(answer.body);
   answer.json ??= answer.bytes ? answer.bytes.toString() : JSON.stringify(answer.body);
   return answer.json;
 }
@@ -46,7 +55,10 @@ export class IdempotencyStore {
   // Prepared once, on the raw connection: every idempotent write looks up its key.
   private readonly find: Statement<[string, string], StoredAnswer>;
 
-  constructor(db: Db) {
+  constructor(
+    db: Db,
+    private readonly log: EventLog,
+  ) {
     this.find = db.$client.prepare(
       "SELECT request_hash AS requestHash, status, response FROM idempotency_keys WHERE account_id = ? AND key = ?",
     );
@@ -100,9 +112,9 @@ export class IdempotencyStore {
         throw new Error("an idempotent run must check answered() before its commands, and answer unless skipped");
       }
       if (stored === undefined) return { requestHash, answer: answer! };
-      // Sent as stored: its JSON is the answer, never parsed (a batch's runs to hundreds of KiB).
+      // Sent as stored, parsed only if it quotes envelopes (a batch's runs to hundreds of KiB).
       const { status, response } = stored;
-      return { requestHash: stored.requestHash, answer: { status, body: null, json: response } };
+      return { requestHash: stored.requestHash, answer: { status, body: null, json: withHashes(response, this.log) } };
     });
     this.inFlight.set(id, first);
     try {

@@ -103,5 +103,5 @@ export function orderAnswer(envelopes: EventEnvelope[], status = 201): Answer {
 
 /** The answer to any other command: its events, or its rejection. */
 export function eventsAnswer(envelopes: EventEnvelope[], status = 200): Answer {
-  return rejectionAnswer(envelopes) ?? { status, body: { events: envelopes } };
+  return rejectionAnswer(envelopes) ?? { status, body: { events: envelopes }, quotesEvents: true };
 }

@@ -33,6 +33,9 @@ function resultsBody(results: string[]): Buffer<ArrayBuffer> {
   return body;
 }
 
+/** A command's entry in a batch's results. */
+const resultJson = ({ status, body }: Answer) => JSON.stringify({ status, body });
+
 /** An order placed in a batch answers as POST /v1/transact would, with the batch's 200. */
 const orderResult = (envelopes: EventEnvelope[]) => orderAnswer(envelopes, 200);
 
@@ -79,6 +82,8 @@ export function batchRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): 
       // with their outcome: a third the size of their events) and kept as JSON, then written
       // once into the body's bytes, for both the caller and the Idempotency-Key's stored answer.
       const parts: string[] = new Array(commands.length);
+      // Those quoting events are rendered again once committed, with their hashes.
+      const quoting: [number, Answer][] = [];
       let answer: Answer | undefined;
       const body = (): Answer => {
         answer ??= { status: 200, body: null, bytes: resultsBody(parts) };
@@ -93,11 +98,18 @@ export function batchRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): 
           afterExecute: (envelopes, i) => {
             const command = commands[i]!;
             const render = command.type === "order.place" ? orderResult : eventsAnswer;
-            parts[i] = JSON.stringify(renderSafely(svc, command, render, envelopes));
+            const result = renderSafely(svc, command, render, envelopes);
+            parts[i] = resultJson(result);
+            if (result.quotesEvents) quoting.push([i, result]);
           },
           storeAnswer: idempotent && (() => idempotent.record(body())),
         });
-        return idempotent?.answered() ? undefined : body();
+        if (idempotent?.answered()) return undefined;
+        if (quoting.length > 0) {
+          for (const [i, result] of quoting) parts[i] = resultJson(result);
+          answer = undefined;
+        }
+        return body();
       });
     },
   );
