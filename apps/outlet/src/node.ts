@@ -17,6 +17,7 @@ import { Replicator } from "./replication/replicator.ts";
 import { openDb } from "./storage/db.ts";
 import { EventLog } from "./storage/event-log.ts";
 import { Metrics } from "./telemetry/metrics.ts";
+import { AsOfStock } from "./writer/as-of.ts";
 import { recover } from "./writer/recovery.ts";
 import { Writer } from "./writer/writer.ts";
 
@@ -56,6 +57,7 @@ export function openOutlet(
       outletId: config.outletId,
       log,
       writer,
+      asOf: new AsOfStock(log),
       engine,
       marketData,
       credentials: new Credentials(db),
@@ -71,6 +73,7 @@ export function openOutlet(
     return {
       services,
       close: () => {
+        services.asOf.close();
         log.close();
         release();
       },

@@ -1,3 +1,4 @@
+import { Command } from "@stockroom/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, expectRejected, type Json, startNode, type TestNode, until } from "./harness.ts";
 
@@ -232,5 +233,48 @@ describe("GET /v1/stock", () => {
     const products = (await seller.get("/v1/products")).body.products as { sku: string; stock: unknown }[];
     const stock = (await seller.get("/v1/stock")).body.stock as { sku: string }[];
     for (const p of products) expect(stock.find((s) => s.sku === p.sku)).toEqual(p.stock);
+  });
+});
+
+describe("stock as of the past, rebuilt on its own thread", () => {
+  let quiet: TestNode;
+  afterAll(() => quiet?.close());
+
+  it("acknowledges a kiosk's order while it replays a long tail, and answers the past exactly", async () => {
+    // No snapshot: the question replays every event.
+    quiet = await startNode({ snapshotEveryEvents: 10_000_000 });
+    const receiver = await quiet.account("receiver");
+    const kiosk = await quiet.account("kiosk", { deposit: 1_000_000 });
+    await quiet.product("TAIL-1");
+    const receipt = Command.parse({
+      type: "order.place",
+      accountId: "receiver",
+      sku: "TAIL-1",
+      side: "inflow",
+      price: 10,
+      quantity: 1,
+    });
+    await quiet.services.writer.submitAll(Array(30_000).fill(receipt), "receiver");
+    const seq = quiet.services.writer.lastSeq;
+
+    const finished: string[] = [];
+    const past = receiver.get(`/v1/stock?sku=TAIL-1&asOfSeq=${seq}`).then((res) => {
+      finished.push("as-of");
+      return res;
+    });
+    const order = kiosk.post("/v1/transact", { sku: "TAIL-1", side: "outflow", price: 10, quantity: 1 }).then((res) => {
+      finished.push("order");
+      return res;
+    });
+    const [pastRes, orderRes] = await Promise.all([past, order]);
+    expect(orderRes.status).toBe(201);
+    expect(orderRes.body).toMatchObject({ status: "filled", filledQuantity: 1 });
+    expect(pastRes.status).toBe(200);
+    expect(pastRes.body).toEqual({
+      seq,
+      stock: [{ sku: "TAIL-1", available: 30_000, held: 0, onHand: 30_000, demand: 0 }],
+    });
+    // On the event loop the replay would hold the order back until it was done.
+    expect(finished).toEqual(["order", "as-of"]);
   });
 });

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { Replicator } from "../replication/replicator.ts";
 import type { EventLog } from "../storage/event-log.ts";
 import type { Metrics } from "../telemetry/metrics.ts";
+import type { AsOfStock } from "../writer/as-of.ts";
 import type { Writer } from "../writer/writer.ts";
 import type { Credentials } from "./credentials.ts";
 import type { IdempotencyStore } from "./idempotency.ts";
@@ -16,6 +17,8 @@ export interface OutletServices {
   outletId: string;
   log: EventLog;
   writer: Writer;
+  /** Stock at a past seq, rebuilt off the event loop. */
+  asOf: AsOfStock;
   engine: Engine;
   marketData: MarketData;
   credentials: Credentials;

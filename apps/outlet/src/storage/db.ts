@@ -19,6 +19,13 @@ export interface OpenOptions {
   synchronous?: "FULL" | "NORMAL";
 }
 
+/** Opens an existing outlet database for reading only (another thread's view of it): no migrations. */
+export function openReadOnly(file: string): Db {
+  const sqlite = new Database(file, { readonly: true, fileMustExist: true });
+  sqlite.pragma("busy_timeout = 5000");
+  return drizzle(sqlite, { schema });
+}
+
 /** Opens (creating if needed) the outlet database in WAL mode and applies pending migrations. */
 export function openDb(file: string, options: OpenOptions = {}): Db {
   if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });

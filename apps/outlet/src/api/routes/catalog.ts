@@ -1,7 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { AddProduct, Sku, Timestamp, UpdateProduct } from "@stockroom/contracts";
-import type { Engine } from "@stockroom/engine";
-import { recover } from "../../writer/recovery.ts";
+import { stockOf } from "../../writer/as-of.ts";
 import { commitCommand } from "../commit.ts";
 import type { GatewayEnv, OutletServices } from "../context.ts";
 import { ProblemError } from "../problem.ts";
@@ -119,16 +118,12 @@ export function catalogRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices)
       },
       responses: { 200: { description: "Stock per sku" }, ...errors },
     }),
-    (c) => {
+    async (c) => {
       const { sku, asOfSeq, asOfTime } = c.req.valid("query");
-      let engine: Engine = svc.engine;
-      let seq = svc.writer.lastSeq;
-      if (asOfSeq !== undefined || asOfTime !== undefined) {
-        seq = Math.min(seq, asOfSeq ?? seq, asOfTime !== undefined ? svc.log.lastSeqAt(asOfTime) : seq);
-        engine = recover(svc.log, { upTo: seq }).engine;
-      }
-      const skus = sku ?? engine.listProducts().map((p) => p.sku);
-      return c.json({ seq, stock: skus.map((s) => engine.stock(s)).filter((s) => s !== null) });
+      const now = svc.writer.lastSeq;
+      if (asOfSeq === undefined && asOfTime === undefined) return c.json({ seq: now, stock: stockOf(svc.engine, sku) });
+      const seq = Math.min(now, asOfSeq ?? now, asOfTime !== undefined ? svc.log.lastSeqAt(asOfTime) : now);
+      return c.json({ seq, stock: await svc.asOf.stock(seq, sku) });
     },
   );
 }

@@ -1,0 +1,72 @@
+import { Worker } from "node:worker_threads";
+import type { Engine, StockView } from "@stockroom/engine";
+import { CorruptLogError, type EventLog } from "../storage/event-log.ts";
+import { recover } from "./recovery.ts";
+
+/** Stock per sku the engine knows (every product's when `skus` is undefined). */
+export function stockOf(engine: Engine, skus: readonly string[] | undefined): StockView[] {
+  return (skus ?? engine.listProducts().map((p) => p.sku)).map((s) => engine.stock(s)).filter((s) => s !== null);
+}
+
+/** The same as of `seq`, rebuilt from the log. */
+export function stockAsOf(log: EventLog, seq: number, skus: readonly string[] | undefined): StockView[] {
+  return stockOf(recover(log, { upTo: seq }).engine, skus);
+}
+
+type Reply = { id: number; stock: StockView[] } | { id: number; error: string; corrupt: boolean };
+
+/**
+ * Stock as of a past seq, rebuilt on a thread of its own (as-of-worker.js) with a read-only
+ * connection: the newest snapshot at or before it plus the events after it, each one's hash
+ * checked. That is up to a snapshot interval of events (100,000 by default, ~3 µs each), which
+ * on the event loop would stall every kiosk for a third of a second. The thread starts with the
+ * first question (tsx compiles the engine for it, under a second) and answers them in turn. An
+ * in-memory log has no file to share: it is rebuilt on this thread.
+ */
+export class AsOfStock {
+  private worker: Worker | null = null;
+  private nextId = 0;
+  private readonly waiting = new Map<number, { resolve: (stock: StockView[]) => void; reject: (e: Error) => void }>();
+
+  constructor(private readonly log: EventLog) {}
+
+  stock(seq: number, skus: readonly string[] | undefined): Promise<StockView[]> {
+    const sqlite = this.log.db.$client;
+    if (sqlite.memory) return Promise.resolve(stockAsOf(this.log, seq, skus));
+    this.worker ??= this.start(sqlite.name);
+    const worker = this.worker;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage({ id, seq, skus });
+    });
+  }
+
+  close(): void {
+    void this.worker?.terminate();
+    this.worker = null;
+  }
+
+  private start(file: string): Worker {
+    const worker = new Worker(new URL("./as-of-worker.js", import.meta.url), {
+      workerData: { file, outletId: this.log.outletId },
+    });
+    // Never what keeps the process alive (the server is).
+    worker.unref();
+    worker.on("message", (reply: Reply) => {
+      const waiter = this.waiting.get(reply.id);
+      this.waiting.delete(reply.id);
+      if ("stock" in reply) waiter?.resolve(reply.stock);
+      else waiter?.reject(reply.corrupt ? new CorruptLogError(reply.error) : new Error(reply.error));
+    });
+    // A thread that failed to start or died: its questions fail, the next one starts another.
+    const fail = (error: Error) => {
+      if (this.worker === worker) this.worker = null;
+      for (const { reject } of this.waiting.values()) reject(error);
+      this.waiting.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => fail(new Error(`the as-of thread exited (code ${code})`)));
+    return worker;
+  }
+}
