@@ -1,4 +1,6 @@
+import { join } from "node:path";
 import { Command } from "@stockroom/contracts";
+import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, expectRejected, type Json, startNode, type TestNode, until } from "./harness.ts";
 
@@ -238,12 +240,13 @@ describe("GET /v1/stock", () => {
 
 describe("stock as of the past, rebuilt on its own thread", () => {
   let quiet: TestNode;
+  let receiver: Client;
   afterAll(() => quiet?.close());
 
   it("acknowledges a kiosk's order while it replays a long tail, and answers the past exactly", async () => {
     // No snapshot: the question replays every event.
     quiet = await startNode({ snapshotEveryEvents: 10_000_000 });
-    const receiver = await quiet.account("receiver");
+    receiver = await quiet.account("receiver");
     const kiosk = await quiet.account("kiosk", { deposit: 1_000_000 });
     await quiet.product("TAIL-1");
     const receipt = Command.parse({
@@ -276,5 +279,27 @@ describe("stock as of the past, rebuilt on its own thread", () => {
     });
     // On the event loop the replay would hold the order back until it was done.
     expect(finished).toEqual(["order", "as-of"]);
+  });
+
+  it("fails the question, not the node, when the past it replays was altered", async () => {
+    // Another hand edits an early receipt's stored payload: its hash no longer matches.
+    const sqlite = new Database(join(quiet.config.dataDir, "outlet.db"));
+    const group = sqlite
+      .prepare("SELECT first_seq FROM event_groups WHERE payloads LIKE '%order.accepted%' ORDER BY first_seq LIMIT 1")
+      .pluck()
+      .get() as number;
+    const altered = sqlite
+      .prepare(
+        "UPDATE event_groups SET payloads = replace(payloads, '\"quantity\":1', '\"quantity\":9') WHERE first_seq = ?",
+      )
+      .run(group);
+    expect(altered.changes).toBe(1);
+    sqlite.close();
+    const past = await receiver.get(`/v1/stock?sku=TAIL-1&asOfSeq=${quiet.services.writer.lastSeq}`);
+    expect(past.status).toBe(500);
+    expect(past.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+    const now = await receiver.get("/v1/stock?sku=TAIL-1");
+    expect(now.status).toBe(200);
+    expect(now.body.stock[0].onHand).toBe(29_999);
   });
 });

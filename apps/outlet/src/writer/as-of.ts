@@ -23,50 +23,53 @@ type Reply = { id: number; stock: StockView[] } | { id: number; error: string; c
  * first question (tsx compiles the engine for it, under a second) and answers them in turn. An
  * in-memory log has no file to share: it is rebuilt on this thread.
  */
+type Waiter = { resolve: (stock: StockView[]) => void; reject: (e: Error) => void };
+
 export class AsOfStock {
-  private worker: Worker | null = null;
+  /** The thread, with the questions it has not answered yet. */
+  private thread: { worker: Worker; waiting: Map<number, Waiter> } | null = null;
   private nextId = 0;
-  private readonly waiting = new Map<number, { resolve: (stock: StockView[]) => void; reject: (e: Error) => void }>();
 
   constructor(private readonly log: EventLog) {}
 
   stock(seq: number, skus: readonly string[] | undefined): Promise<StockView[]> {
     const sqlite = this.log.db.$client;
     if (sqlite.memory) return Promise.resolve(stockAsOf(this.log, seq, skus));
-    this.worker ??= this.start(sqlite.name);
-    const worker = this.worker;
+    this.thread ??= this.start(sqlite.name);
+    const { worker, waiting } = this.thread;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
+      waiting.set(id, { resolve, reject });
       worker.postMessage({ id, seq, skus });
     });
   }
 
   close(): void {
-    void this.worker?.terminate();
-    this.worker = null;
+    void this.thread?.worker.terminate();
+    this.thread = null;
   }
 
-  private start(file: string): Worker {
+  private start(file: string): { worker: Worker; waiting: Map<number, Waiter> } {
     const worker = new Worker(new URL("./as-of-worker.js", import.meta.url), {
       workerData: { file, outletId: this.log.outletId },
     });
+    const waiting = new Map<number, Waiter>();
     // Never what keeps the process alive (the server is).
     worker.unref();
     worker.on("message", (reply: Reply) => {
-      const waiter = this.waiting.get(reply.id);
-      this.waiting.delete(reply.id);
+      const waiter = waiting.get(reply.id);
+      waiting.delete(reply.id);
       if ("stock" in reply) waiter?.resolve(reply.stock);
       else waiter?.reject(reply.corrupt ? new CorruptLogError(reply.error) : new Error(reply.error));
     });
     // A thread that failed to start or died: its questions fail, the next one starts another.
     const fail = (error: Error) => {
-      if (this.worker === worker) this.worker = null;
-      for (const { reject } of this.waiting.values()) reject(error);
-      this.waiting.clear();
+      if (this.thread?.worker === worker) this.thread = null;
+      for (const { reject } of waiting.values()) reject(error);
+      waiting.clear();
     };
     worker.on("error", fail);
     worker.on("exit", (code) => fail(new Error(`the as-of thread exited (code ${code})`)));
-    return worker;
+    return { worker, waiting };
   }
 }
