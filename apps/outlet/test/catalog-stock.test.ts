@@ -282,7 +282,7 @@ describe("stock as of the past, rebuilt on its own thread", () => {
   });
 
   it("fails the question, not the node, when the past it replays was altered", async () => {
-    // Another hand edits an early receipt's stored payload: its hash no longer matches.
+    // Someone edits an early receipt's stored payload behind the node's back: its hash no longer matches.
     const sqlite = new Database(join(quiet.config.dataDir, "outlet.db"));
     const group = sqlite
       .prepare("SELECT first_seq FROM event_groups WHERE payloads LIKE '%order.accepted%' ORDER BY first_seq LIMIT 1")
