@@ -11,11 +11,12 @@ const { stockAsOf } = await import("./as-of.ts");
 
 const log = new EventLog(openReadOnly(workerData.file), workerData.outletId);
 
-parentPort.on("message", ({ id, seq, skus }) => {
+// One answer per question, in the order they came.
+parentPort.on("message", ({ seq, skus }) => {
   try {
-    parentPort.postMessage({ id, stock: stockAsOf(log, seq, skus) });
+    parentPort.postMessage({ stock: stockAsOf(log, seq, skus) });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    parentPort.postMessage({ id, error: message, corrupt: error instanceof CorruptLogError });
+    parentPort.postMessage({ error: message, corrupt: error instanceof CorruptLogError });
   }
 });

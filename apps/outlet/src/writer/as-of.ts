@@ -13,7 +13,8 @@ export function stockAsOf(log: EventLog, seq: number, skus: readonly string[] | 
   return stockOf(recover(log, { upTo: seq }).engine, skus);
 }
 
-type Reply = { id: number; stock: StockView[] } | { id: number; error: string; corrupt: boolean };
+type Reply = { stock: StockView[] } | { error: string; corrupt: boolean };
+type Waiter = { resolve: (stock: StockView[]) => void; reject: (e: Error) => void };
 
 /**
  * Stock as of a past seq, rebuilt on a thread of its own (as-of-worker.js) with a read-only
@@ -23,12 +24,9 @@ type Reply = { id: number; stock: StockView[] } | { id: number; error: string; c
  * first question (tsx compiles the engine for it, under a second) and answers them in turn. An
  * in-memory log has no file to share: it is rebuilt on this thread.
  */
-type Waiter = { resolve: (stock: StockView[]) => void; reject: (e: Error) => void };
-
 export class AsOfStock {
-  /** The thread, with the questions it has not answered yet. */
-  private thread: { worker: Worker; waiting: Map<number, Waiter> } | null = null;
-  private nextId = 0;
+  /** The thread, with the questions it has not answered yet, oldest first (it answers in turn). */
+  private thread: { worker: Worker; waiting: Waiter[] } | null = null;
 
   constructor(private readonly log: EventLog) {}
 
@@ -37,10 +35,9 @@ export class AsOfStock {
     if (sqlite.memory) return Promise.resolve(stockAsOf(this.log, seq, skus));
     this.thread ??= this.start(sqlite.name);
     const { worker, waiting } = this.thread;
-    const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, seq, skus });
+      waiting.push({ resolve, reject });
+      worker.postMessage({ seq, skus });
     });
   }
 
@@ -49,24 +46,22 @@ export class AsOfStock {
     this.thread = null;
   }
 
-  private start(file: string): { worker: Worker; waiting: Map<number, Waiter> } {
+  private start(file: string): { worker: Worker; waiting: Waiter[] } {
     const worker = new Worker(new URL("./as-of-worker.js", import.meta.url), {
       workerData: { file, outletId: this.log.outletId },
     });
-    const waiting = new Map<number, Waiter>();
+    const waiting: Waiter[] = [];
     // Never what keeps the process alive (the server is).
     worker.unref();
     worker.on("message", (reply: Reply) => {
-      const waiter = waiting.get(reply.id);
-      waiting.delete(reply.id);
+      const waiter = waiting.shift();
       if ("stock" in reply) waiter?.resolve(reply.stock);
       else waiter?.reject(reply.corrupt ? new CorruptLogError(reply.error) : new Error(reply.error));
     });
     // A thread that failed to start or died: its questions fail, the next one starts another.
     const fail = (error: Error) => {
       if (this.thread?.worker === worker) this.thread = null;
-      for (const { reject } of waiting.values()) reject(error);
-      waiting.clear();
+      for (const { reject } of waiting.splice(0)) reject(error);
     };
     worker.on("error", fail);
     worker.on("exit", (code) => fail(new Error(`the as-of thread exited (code ${code})`)));
