@@ -184,7 +184,8 @@ describe("confirm, cancel, extend", () => {
     const seq = node.services.writer.lastSeq;
     const again = await buyer.post(`/v1/holds/${id}/confirm`);
     expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ holdId: id, status: "confirmed", fills: [] });
+    // Its fills read back from the log: the coordinator that lost the first answer gets them.
+    expect(again.body).toEqual(res.body);
     expect(node.services.writer.lastSeq).toBe(seq);
     await expectRejected(node, () => buyer.post(`/v1/holds/${id}/cancel`), 409, "hold_not_active");
     await expectRejected(node, () => buyer.post(`/v1/holds/${id}/extend`, { ttlMs: 1_000 }), 409, "hold_not_active");
@@ -245,21 +246,41 @@ describe("confirm, cancel, extend", () => {
     expect((await buyer.post(`/v1/holds/${id}/cancel`)).status).toBe(200);
   });
 
-  it("gives released units to demand that waited for them", async () => {
+  it("gives released units to demand that waited for them; the cancel answers none of those fills", async () => {
     const a = await stocked([[100, 5]]);
     const id = (await buyer.post("/v1/holds", { lines: [{ sku: a.sku, quantity: 5 }] })).body.holdId;
     const waiting = await other.post("/v1/transact", { sku: a.sku, side: "outflow", price: 100, quantity: 2 });
     expect(waiting.body.status).toBe("resting");
     const res = await buyer.post(`/v1/holds/${id}/cancel`);
-    expect(res.body.fills).toEqual([
+    expect(res.body).toMatchObject({ holdId: id, status: "released", fills: [] });
+    const executions = await other.get(`/v1/executions?orderId=${waiting.body.orderId}`);
+    expect(executions.body.executions).toEqual([
       expect.objectContaining({
         inflowOrderId: a.orders[0],
         outflowOrderId: waiting.body.orderId,
+        outflowAccountId: "other",
+        holdId: null,
         price: 100,
         quantity: 2,
       }),
     ]);
     expect(node.services.engine.stock(a.sku)).toMatchObject({ available: 3, held: 0, demand: 0 });
+  });
+
+  it("answers a confirm with its own fills, not those of units another hold's expiry gave back", async () => {
+    const a = await stocked([[100, 2]]);
+    const expiring = await other.post("/v1/holds", { lines: [{ sku: a.sku, quantity: 1 }], ttlMs: 1_000 });
+    const id = (await buyer.post("/v1/holds", { lines: [{ sku: a.sku, quantity: 1 }] })).body.holdId;
+    const waiting = await other.post("/v1/transact", { sku: a.sku, side: "outflow", price: 100, quantity: 1 });
+    expect(waiting.body.status).toBe("resting");
+    // The next command, the confirm, first releases the expired hold: its unit meets the demand.
+    await until(async () => Date.now() > expiring.body.expiresAt, "the other hold's expiry to pass");
+    const res = await buyer.post(`/v1/holds/${id}/confirm`);
+    expect(res.body.fills).toEqual([expect.objectContaining({ holdId: id, outflowAccountId: "buyer", quantity: 1 })]);
+    expect((await buyer.get(`/v1/holds/${expiring.body.holdId}`)).body.status).toBe("released");
+    const executions = await other.get(`/v1/executions?orderId=${waiting.body.orderId}`);
+    expect(executions.body.executions).toEqual([expect.objectContaining({ holdId: null, quantity: 1 })]);
+    expect((await buyer.post(`/v1/holds/${id}/confirm`)).body).toEqual(res.body);
   });
 });
 

@@ -349,6 +349,12 @@ export class State {
     return h ? holdView(h) : null;
   }
 
+  /** The sequenced time a remembered hold was confirmed or released (null while active or unknown). */
+  holdFinishedAt(holdId: string): number | null {
+    const h = this.holds.get(holdId);
+    return h && h.status !== "active" ? h.finishedAt : null;
+  }
+
   holdsOf(accountId: string): HoldView[] {
     const out: HoldView[] = [];
     for (const h of this.activeHolds) if (h.accountId === accountId) out.push(holdView(h));

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import { HoldId, MAX_HOLD_TTL_MS, PlaceHold } from "@stockroom/contracts";
+import { type EventEnvelope, HoldId, MAX_HOLD_TTL_MS, PlaceHold } from "@stockroom/contracts";
 import { commitCommand } from "../commit.ts";
 import type { GatewayEnv, OutletServices } from "../context.ts";
 import { ProblemError } from "../problem.ts";
@@ -16,8 +16,23 @@ const HoldBody = PlaceHold.omit({ type: true, accountId: true, holdId: true, ttl
 const HoldParams = z.object({ id: HoldId });
 
 export function holdRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): void {
-  const holdAnswer = (holdId: string, status: number) => (envelopes: Parameters<typeof rejectionAnswer>[0]) =>
-    rejectionAnswer(envelopes) ?? { status, body: { ...svc.engine.hold(holdId), fills: fillsOf(envelopes) } };
+  /**
+   * The hold's own executions, made by its confirm. The command's other fills are left out: demand
+   * met by units that an expired or cancelled hold gave back is a trade between other accounts'
+   * orders. A repeated confirm executes nothing, so its fills are read back from the log, at the
+   * time the hold was confirmed: it answers the same. (A repeat sent while the first is still
+   * being committed, within milliseconds, finds none yet.)
+   */
+  const holdFills = (holdId: string, envelopes: EventEnvelope[]) => {
+    const own = fillsOf(envelopes).filter((f) => f.holdId === holdId);
+    const confirmedAt = svc.engine.hold(holdId)?.status === "confirmed" ? svc.engine.holdFinishedAt(holdId) : null;
+    if (own.length > 0 || confirmedAt === null) return own;
+    const range = svc.log.seqRange(confirmedAt, confirmedAt + 1);
+    const executions = svc.log.find({ ...range, type: "execution", limit: Number.MAX_SAFE_INTEGER });
+    return fillsOf(executions).filter((f) => f.holdId === holdId);
+  };
+  const holdAnswer = (holdId: string, status: number) => (envelopes: EventEnvelope[]) =>
+    rejectionAnswer(envelopes) ?? { status, body: { ...svc.engine.hold(holdId), fills: holdFills(holdId, envelopes) } };
 
   app.openapi(
     createRoute({
@@ -51,7 +66,7 @@ export function holdRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): v
         summary,
         middleware: [requires("hold")],
         request: { params: HoldParams },
-        responses: { 200: { description: "The hold as it now stands" }, ...errors },
+        responses: { 200: { description: "The hold as it now stands, with its executions once confirmed" }, ...errors },
       }),
       (c) => {
         const holdId = c.req.valid("param").id;
