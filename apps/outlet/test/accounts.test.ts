@@ -184,6 +184,71 @@ describe("an account's life through the API", () => {
     await expectRefused(node, () => node.admin.delete("/v1/accounts/carol/keys/not-hex"), 400, "validation-error");
   });
 
+  it("issues and revokes keys once per Idempotency-Key; the stored answer keeps the issued key sealed", async () => {
+    await node.account("erin");
+    const keysOf = async (id: string) =>
+      (await node.admin.get(`/v1/accounts/${id}`)).body.keys as { keyId: string; revokedAt: number | null }[];
+    const before = (await keysOf("erin")).length;
+    const once = { "idempotency-key": "issue-erin-1" };
+    const sent = await Promise.all([1, 2, 3].map(() => node.admin.post("/v1/accounts/erin/keys", undefined, once)));
+    for (const res of sent) expect(res.status).toBe(201);
+    const issued = sent[0]!.body as { keyId: string; apiKey: string };
+    for (const res of sent) expect(res.body).toEqual(issued);
+    expect(await keysOf("erin")).toHaveLength(before + 1);
+    expect((await node.client(issued.apiKey).get("/v1/accounts/me")).body.accountId).toBe("erin");
+
+    // At rest the answer holds the key's id, never its secret.
+    const stored = node.services.log.db.$client
+      .prepare<[string], { response: string }>("SELECT response FROM idempotency_keys WHERE key = ?")
+      .get("issue-erin-1")!.response;
+    const secret = issued.apiKey.slice(`sr_${issued.keyId}_`.length);
+    expect(stored).toContain(issued.keyId);
+    expect(stored).not.toContain(secret);
+
+    await node.restart();
+    const repeated = await node.admin.post("/v1/accounts/erin/keys", undefined, once);
+    expect(repeated.status).toBe(201);
+    expect(repeated.body).toEqual(issued);
+    expect(await keysOf("erin")).toHaveLength(before + 1);
+
+    // Another API key of the same admin cannot open it; the same Idempotency-Key elsewhere is refused.
+    const otherAdmin = node.client((await node.admin.post("/v1/accounts/admin/keys")).body.apiKey);
+    await expectRefused(
+      node,
+      () => otherAdmin.post("/v1/accounts/erin/keys", undefined, once),
+      409,
+      "idempotency-key-other-caller",
+    );
+    await expectRefused(
+      node,
+      () => node.admin.post("/v1/accounts/carol/keys", undefined, once),
+      422,
+      "idempotency-key-reused",
+    );
+    await expectRefused(
+      node,
+      () => node.admin.post("/v1/accounts/erin/keys", undefined, { "idempotency-key": "no spaces" }),
+      400,
+      "invalid-idempotency-key",
+    );
+    expect(await keysOf("erin")).toHaveLength(before + 1);
+
+    const revoke = { "idempotency-key": "revoke-erin-1" };
+    const revoked = await node.admin.delete(`/v1/accounts/erin/keys/${issued.keyId}`, revoke);
+    expect(revoked.body).toEqual({ keyId: issued.keyId, revoked: true });
+    const revokedAt = (await keysOf("erin")).find((k) => k.keyId === issued.keyId)!.revokedAt;
+    expect(revokedAt).toEqual(expect.any(Number));
+    expect((await node.admin.delete(`/v1/accounts/erin/keys/${issued.keyId}`, revoke)).body).toEqual(revoked.body);
+    const another = (await keysOf("erin")).find((k) => k.keyId !== issued.keyId)!.keyId;
+    await expectRefused(
+      node,
+      () => node.admin.delete(`/v1/accounts/erin/keys/${another}`, revoke),
+      422,
+      "idempotency-key-reused",
+    );
+    expect((await keysOf("erin")).find((k) => k.keyId === another)!.revokedAt).toBeNull();
+  });
+
   it("survives a restart: accounts, wallets, keys and revocations come back from the database", async () => {
     const dave = await node.account("dave", { deposit: 77 });
     const spare = (await node.admin.post("/v1/accounts/dave/keys")).body;

@@ -101,6 +101,7 @@ export function createApp(svc: OutletServices): OpenAPIHono<GatewayEnv> {
     }
     c.set("accountId", account.accountId);
     c.set("role", account.role);
+    c.set("apiKey", bearer);
     return next();
   };
   // One gateway middleware (body limit, then authentication) rather than two: each layer costs.

@@ -79,6 +79,8 @@ export async function answerOnce(
   c: Context<GatewayEnv>,
   svc: OutletServices,
   run: (idempotent?: IdempotentHooks) => Promise<Answer | undefined>,
+  /** Opens an answer whose stored copy keeps a secret sealed (sealed.ts), before it is sent. */
+  reveal: (answer: Answer) => Answer = (answer) => answer,
 ): Promise<Response> {
   const accountId = c.get("accountId");
   const key = c.req.header("idempotency-key");
@@ -90,7 +92,9 @@ export async function answerOnce(
       throw new ProblemError(400, "invalid-idempotency-key", "Idempotency-Key must be 1-128 visible ASCII characters.");
     const body = c.req.method === "GET" || c.req.method === "DELETE" ? "" : await c.req.text();
     const requestHash = IdempotencyStore.hashRequest(c.req.method, c.req.path, body);
-    answer = await svc.idempotency.once(accountId, key, requestHash, (record, answered) => run({ record, answered }));
+    answer = reveal(
+      await svc.idempotency.once(accountId, key, requestHash, (record, answered) => run({ record, answered })),
+    );
   }
   const isProblem = answer.status >= 400;
   return c.body(answerPayload(answer), answer.status as 200, {

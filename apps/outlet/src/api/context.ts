@@ -34,5 +34,6 @@ export interface OutletServices {
 
 /** Hono context variables set by the gateway. */
 export interface GatewayEnv {
-  Variables: { accountId: string; role: Role };
+  /** The caller's account and role, and the API key it sent. */
+  Variables: { accountId: string; role: Role; apiKey: string };
 }

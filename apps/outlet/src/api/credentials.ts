@@ -8,7 +8,7 @@ import { credentials } from "../storage/schema.ts";
  * random bytes, so a fast hash is as safe as a slow one and keeps every request cheap.
  */
 export class Credentials {
-  /** keyId → account and secret hash; filled lazily, kept in step with issue/revoke. */
+  /** keyId → account and secret hash; filled lazily, dropped on revoke. */
   private readonly cache = new Map<string, { accountId: string; secretHash: Buffer; revoked: boolean }>();
   /** Whole API keys already verified → their keyId and account, so a request needs no hashing; revoke drops them. */
   private readonly verified = new Map<string, { keyId: string; accountId: string }>();
@@ -18,12 +18,11 @@ export class Credentials {
   issue(accountId: string, now = Date.now()): { keyId: string; apiKey: string } {
     const keyId = randomBytes(6).toString("hex");
     const secret = randomBytes(32).toString("base64url");
-    const secretHash = sha256(secret);
     this.db
       .insert(credentials)
-      .values({ keyId, accountId, secretHash: secretHash.toString("hex"), createdAt: now })
+      .values({ keyId, accountId, secretHash: sha256(secret).toString("hex"), createdAt: now })
       .run();
-    this.cache.set(keyId, { accountId, secretHash, revoked: false });
+    // Not cached here: the caller's transaction may still roll it back. Its first use reads it.
     return { keyId, apiKey: `sr_${keyId}_${secret}` };
   }
 

@@ -54,6 +54,7 @@ export class IdempotencyStore {
   private readonly inFlight = new Map<string, Promise<{ requestHash: string; answer: Answer }>>();
   // Prepared once, on the raw connection: every idempotent write looks up its key.
   private readonly find: Statement<[string, string], StoredAnswer>;
+  private readonly insert: Statement<[AnswerRow]>;
 
   constructor(
     db: Db,
@@ -62,6 +63,17 @@ export class IdempotencyStore {
     this.find = db.$client.prepare(
       "SELECT request_hash AS requestHash, status, response FROM idempotency_keys WHERE account_id = ? AND key = ?",
     );
+    this.insert = db.$client.prepare(
+      "INSERT INTO idempotency_keys (account_id, key, request_hash, status, response, created_at) VALUES (@accountId, @key, @requestHash, @status, @response, @createdAt)",
+    );
+  }
+
+  /**
+   * Stores an answer on this connection, for a write made outside the writer (API keys): inside
+   * the write's own transaction, so the two are committed together.
+   */
+  storeHere(row: AnswerRow): void {
+    this.insert.run(row);
   }
 
   static hashRequest(method: string, path: string, body: string): string {

@@ -1,10 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { AccountId, Amount, CreateAccount, KycState } from "@stockroom/contracts";
-import { commitCommand } from "../commit.ts";
+import { answerOnce, commitCommand, type IdempotentHooks } from "../commit.ts";
 import type { GatewayEnv, OutletServices } from "../context.ts";
+import { type Answer, answerJson } from "../idempotency.ts";
 import { allows } from "../permissions.ts";
 import { ProblemError } from "../problem.ts";
 import { eventsAnswer } from "../results.ts";
+import { seal, unseal } from "../sealed.ts";
 import { errors, json, requires } from "./common.ts";
 
 const AccountParams = z.object({ id: AccountId });
@@ -111,12 +113,36 @@ export function accountRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices)
       request: { params: AccountParams },
       responses: { 201: { description: "The new key" }, ...errors },
     }),
-    async (c) => {
+    (c) => {
       const { id } = c.req.valid("param");
       account(id);
-      const issued = svc.credentials.issue(id);
-      await svc.log.sync();
-      return c.json(issued, 201);
+      // A repeat of the Idempotency-Key gets the same key back, which only its hash may be stored
+      // for: the stored answer keeps it sealed under the caller's own API key (sealed.ts).
+      const callerKey = c.get("apiKey");
+      const scope = `${c.get("accountId")}\n${c.req.header("idempotency-key")}`;
+      return answerOnce(
+        c,
+        svc,
+        (idempotent) =>
+          writeKeys(idempotent, () => {
+            const issued = svc.credentials.issue(id);
+            const stored = { keyId: issued.keyId, sealedApiKey: seal(issued.apiKey, callerKey, scope) };
+            return { answer: { status: 201, body: issued }, stored: { status: 201, body: stored } };
+          }),
+        (answer) => {
+          const body = JSON.parse(answerJson(answer)) as { keyId: string; apiKey?: string; sealedApiKey?: string };
+          if (body.sealedApiKey === undefined) return answer;
+          const apiKey = unseal(body.sealedApiKey, callerKey, scope);
+          if (apiKey === null) {
+            throw new ProblemError(
+              409,
+              "idempotency-key-other-caller",
+              "This Idempotency-Key issued its key to a request sent with another API key: only that one can see it again.",
+            );
+          }
+          return { status: answer.status, body: { keyId: body.keyId, apiKey } };
+        },
+      );
     },
   );
 
@@ -129,14 +155,35 @@ export function accountRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices)
       request: { params: AccountParams.extend({ keyId: z.string().regex(/^[0-9a-f]{12}$/) }) },
       responses: { 200: { description: "Revoked" }, ...errors },
     }),
-    async (c) => {
+    (c) => {
       const { id, keyId } = c.req.valid("param");
-      const owned = svc.credentials.list(id).some((k) => k.keyId === keyId);
-      if (!owned || !svc.credentials.revoke(keyId))
-        throw new ProblemError(404, "unknown-key", "No such key on this account.");
-      // Keys are written outside the writer: make the change durable before answering.
-      await svc.log.sync();
-      return c.json({ keyId, revoked: true });
+      return answerOnce(c, svc, (idempotent) =>
+        writeKeys(idempotent, () => {
+          const owned = svc.credentials.list(id).some((k) => k.keyId === keyId);
+          if (!owned || !svc.credentials.revoke(keyId))
+            throw new ProblemError(404, "unknown-key", "No such key on this account.");
+          const answer = { status: 200, body: { keyId, revoked: true } };
+          return { answer, stored: answer };
+        }),
+      );
     },
   );
+
+  /**
+   * API keys are written outside the writer, on this connection: the write and its stored answer
+   * (with an Idempotency-Key) in one transaction, made durable before answering.
+   */
+  async function writeKeys(
+    idempotent: IdempotentHooks | undefined,
+    write: () => { answer: Answer; stored: Answer },
+  ): Promise<Answer | undefined> {
+    if (idempotent?.answered()) return undefined;
+    const { answer } = svc.log.db.transaction(() => {
+      const written = write();
+      if (idempotent) svc.idempotency.storeHere(idempotent.record(written.stored));
+      return written;
+    });
+    await svc.log.sync();
+    return answer;
+  }
 }
