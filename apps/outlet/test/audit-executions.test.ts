@@ -113,6 +113,32 @@ describe("GET /v1/audit", () => {
     expect(byBuyerOnA.filter((e) => e.type === "execution")).toHaveLength(3);
   });
 
+  it("finds under a sku the holds on it and the commands refused on it, through the index and beyond it", async () => {
+    await node.product("AUD-C");
+    await seller.post("/v1/transact", { sku: "AUD-C", side: "inflow", price: 10, quantity: 5 });
+    const hold = await buyer.post("/v1/holds", { lines: [{ sku: "aud-c", quantity: 1 }] });
+    expect(hold.status).toBe(201);
+    const poor = await node.account("poor");
+    const refused = await poor.post("/v1/transact", { sku: "AUD-C", side: "outflow", price: 10, quantity: 1 });
+    expect(refused.body.type).toBe("https://stockroom.dev/problems/insufficient-funds");
+    const refusedHold = await poor.post("/v1/holds", { lines: [{ sku: "AUD-C", quantity: 1 }] });
+    expect(refusedHold.status).toBe(422);
+
+    const trail = async () => (await node.admin.get("/v1/audit?sku=AUD-C")).body.events as EventEnvelope[];
+    const scanned = await trail();
+    expect(scanned.map((e) => [e.type, e.actor])).toEqual([
+      ["product.added", "system"],
+      ["order.accepted", "seller"],
+      ["order.rested", "seller"],
+      ["hold.placed", "buyer"],
+      ["command.rejected", "poor"],
+      ["command.rejected", "poor"],
+    ]);
+    node.services.log.catchUpIndex();
+    expect(node.services.log.indexedUpTo()).toBe(node.services.writer.lastSeq);
+    expect(await trail()).toEqual(scanned);
+  });
+
   it("filters by time", async () => {
     const late = (await node.admin.get(`/v1/audit?startTime=${made.splitTs}&accountId=buyer`)).body
       .events as EventEnvelope[];

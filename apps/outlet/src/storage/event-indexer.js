@@ -8,13 +8,23 @@
 export const INDEX_CURSOR = "event_index";
 const INSERT_ROWS = 32;
 
+/**
+ * The skus an event concerns, as the audit's sku filter finds it: its own, its cart's (a hold),
+ * or those of the command it refused (the trail shows who tried what).
+ */
+export function skusOf(type, payload) {
+  const named = type === "command.rejected" ? payload.command : payload;
+  if (typeof named.sku === "string") return [named.sku];
+  return Array.isArray(named.lines) ? [...new Set(named.lines.map((line) => line.sku))] : [];
+}
+
 /** The keys an event is found under: `s:<sku>`, `a:<actor>`, `o:<orderId>` (an execution's orders). */
 export function indexKeys(type, actor, payloadJson, keys) {
   keys.push(`a:${actor}`);
-  // Only payloads that name a sku (at the top level, as the audit filter always meant) are parsed.
+  // Only payloads that name a sku are parsed.
   if (!payloadJson.includes('"sku":')) return;
   const payload = JSON.parse(payloadJson);
-  if (typeof payload.sku === "string") keys.push(`s:${payload.sku}`);
+  for (const sku of skusOf(type, payload)) keys.push(`s:${sku}`);
   if (type === "execution") {
     if (payload.inflowOrderId != null) keys.push(`o:${payload.inflowOrderId}`);
     if (payload.outflowOrderId != null && payload.outflowOrderId !== payload.inflowOrderId) {

@@ -8,7 +8,7 @@ import type { Statement } from "better-sqlite3";
 import { desc, lte } from "drizzle-orm";
 import { BACKSTOP_PAGES, Checkpointer } from "./checkpointer.ts";
 import type { Db } from "./db.ts";
-import { createIndexer, INDEX_CURSOR, prepareCursorSave } from "./event-indexer.js";
+import { createIndexer, INDEX_CURSOR, prepareCursorSave, skusOf } from "./event-indexer.js";
 import { createGroupStore, type GroupRecord } from "./group-store.js";
 import { snapshots } from "./schema.ts";
 
@@ -474,7 +474,7 @@ export class EventLog {
     const json = g.payloads[i]!;
     if (f.sku !== undefined && !json.includes(`"sku":${JSON.stringify(f.sku)}`)) return null;
     const payload = JSON.parse(json);
-    if (f.sku !== undefined && payload.sku !== f.sku) return null;
+    if (f.sku !== undefined && !skusOf(g.types[i]!, payload).includes(f.sku)) return null;
     if (
       f.orderId !== undefined &&
       (g.types[i] !== "execution" || (payload.inflowOrderId !== f.orderId && payload.outflowOrderId !== f.orderId))
