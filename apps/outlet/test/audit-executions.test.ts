@@ -79,9 +79,19 @@ describe("GET /v1/executions", () => {
     expect(both.body.executions).toEqual(made.late[1].body.fills);
   });
 
-  it("limits the answer", async () => {
+  it("limits the answer, and pages on with afterSeq = nextAfterSeq until it is null", async () => {
     const res = await buyer.get("/v1/executions?limit=2");
     expect(res.body.executions.map((e: Json) => e.execId)).toEqual([1, 2]);
+    expect(res.body.nextAfterSeq).toBe(res.body.executions[1].seq);
+    const all = (await buyer.get("/v1/executions")).body.executions;
+    const paged: Json[] = [];
+    for (let after = 0, pages = 0; pages < 10; pages++) {
+      const page = (await buyer.get(`/v1/executions?sku=AUD-A&limit=2&afterSeq=${after}`)).body;
+      paged.push(...page.executions);
+      if (page.nextAfterSeq === null) break;
+      after = page.nextAfterSeq;
+    }
+    expect(paged).toEqual(all.filter((e: Json) => e.sku === "AUD-A"));
   });
 });
 

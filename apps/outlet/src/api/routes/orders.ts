@@ -124,16 +124,27 @@ export function orderRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices): 
           orderId: z.coerce.number().pipe(OrderId).optional(),
           startTime: z.coerce.number().pipe(Timestamp).optional(),
           endTime: z.coerce.number().pipe(Timestamp).optional(),
+          afterSeq: z.coerce.number().int().min(0).default(0),
           limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
         }),
       },
-      responses: { 200: { description: "Executions, oldest first" }, ...errors },
+      responses: {
+        200: { description: "Executions, oldest first; page on with afterSeq = nextAfterSeq" },
+        ...errors,
+      },
     }),
     (c) => {
       const q = c.req.valid("query");
       const range = svc.log.seqRange(q.startTime, q.endTime);
-      const executions = svc.log.find({ ...range, type: "execution", sku: q.sku, orderId: q.orderId, limit: q.limit });
-      return c.json({ executions: fillsOf(executions) });
+      const executions = svc.log.find({
+        after: Math.max(q.afterSeq, range.after),
+        upTo: range.upTo,
+        type: "execution",
+        sku: q.sku,
+        orderId: q.orderId,
+        limit: q.limit,
+      });
+      return c.json({ executions: fillsOf(executions), nextAfterSeq: executions.at(-1)?.seq ?? null });
     },
   );
 }
