@@ -75,6 +75,13 @@ describe("products", () => {
     expect(await names("?q=srch-a")).toEqual(["SRCH-A"]);
     expect(await names("?q=no-such-thing")).toEqual([]);
     expect(await names("?q=orchard&limit=1")).toEqual(["SRCH-A"]);
+    const firstPage = (await seller.get("/v1/products?q=orchard&limit=1")).body;
+    expect(firstPage.nextAfterSku).toBe("SRCH-A");
+    expect(await names("?q=orchard&limit=1&afterSku=srch-a")).toEqual(["SRCH-B"]);
+    expect((await seller.get("/v1/products?q=orchard&afterSku=SRCH-B")).body).toEqual({
+      products: [],
+      nextAfterSku: null,
+    });
     const all = await names("");
     expect(all).toEqual([...all].sort());
     expect(all).toEqual(expect.arrayContaining(["OTHER-9", "SRCH-A", "SRCH-B", "TEA-1"]));

@@ -26,22 +26,27 @@ export function catalogRoutes(app: OpenAPIHono<GatewayEnv>, svc: OutletServices)
         query: z.object({
           q: z.string().trim().max(64).optional(),
           includeRemoved: z.enum(["true", "false"]).default("false"),
+          afterSku: Sku.optional(),
           limit: z.coerce.number().int().min(1).max(10_000).default(500),
         }),
       },
-      responses: { 200: { description: "Products with their stock" }, ...errors },
+      responses: {
+        200: { description: "Products with their stock, by sku; page on with afterSku = nextAfterSku" },
+        ...errors,
+      },
     }),
     (c) => {
-      const { q, includeRemoved, limit } = c.req.valid("query");
+      const { q, includeRemoved, afterSku, limit } = c.req.valid("query");
       const needle = q?.toLowerCase();
       const products = svc.engine
         .listProducts()
         .filter((p) => includeRemoved === "true" || p.listed)
+        .filter((p) => afterSku === undefined || p.sku > afterSku)
         .filter((p) => !needle || `${p.sku} ${p.name} ${p.brand}`.toLowerCase().includes(needle))
         .sort((a, b) => (a.sku < b.sku ? -1 : 1))
         .slice(0, limit)
         .map((p) => ({ ...p, stock: svc.engine.stock(p.sku) }));
-      return c.json({ products });
+      return c.json({ products, nextAfterSku: products.at(-1)?.sku ?? null });
     },
   );
 
