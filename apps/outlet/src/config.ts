@@ -51,6 +51,8 @@ const ENV: Record<string, keyof OutletConfig> = {
   STOCKROOM_BODY_LIMIT_BYTES: "bodyLimitBytes",
   STOCKROOM_TICK_EVERY_MS: "tickEveryMs",
   STOCKROOM_TIMEZONE: "timezone",
+  STOCKROOM_TRADING_HOURS: "tradingHours",
+  STOCKROOM_BRAND_LIMITS: "brandLimits",
   STOCKROOM_DEFAULT_DAILY_LIMIT: "defaultDailyLimit",
   STOCKROOM_LOG_LEVEL: "logLevel",
   STOCKROOM_NATS_URL: "natsUrl",
@@ -58,6 +60,9 @@ const ENV: Record<string, keyof OutletConfig> = {
   STOCKROOM_CHECKPOINT_EVERY_EVENTS: "checkpointEveryEvents",
   STOCKROOM_CHECKPOINT_EVERY_MS: "checkpointEveryMs",
 };
+
+/** Settings whose variable holds JSON (as they would be written in the file). */
+const JSON_ENV = new Set(["STOCKROOM_TRADING_HOURS", "STOCKROOM_BRAND_LIMITS"]);
 
 export class ConfigError extends Error {}
 
@@ -71,12 +76,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     }
   }
   const fromEnv: Record<string, unknown> = {};
-  for (const [name, key] of Object.entries(ENV)) if (env[name] !== undefined) fromEnv[key] = env[name];
+  for (const [name, key] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value === undefined) continue;
+    try {
+      fromEnv[key] = JSON_ENV.has(name) ? JSON.parse(value) : value;
+    } catch (error) {
+      throw new ConfigError(`${name} must be JSON: ${(error as Error).message}`);
+    }
+  }
   const parsed = OutletConfig.safeParse({ ...fromFile, ...fromEnv, ...overrides });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
       const key = i.path.join(".");
-      const variable = Object.entries(ENV).find(([, k]) => k === key)?.[0];
+      const variable = Object.entries(ENV).find(([, k]) => k === i.path[0])?.[0];
       return `  ${key}${variable ? ` (${variable})` : ""}: ${i.message}`;
     });
     throw new ConfigError(`invalid outlet configuration:\n${lines.join("\n")}`);
