@@ -96,6 +96,10 @@ describe("health, metrics and the OpenAPI document", () => {
       expect.arrayContaining(["sku", "side", "price", "quantity", "timeInForce"]),
     );
     expect(schema.required).toEqual(expect.arrayContaining(["sku", "side", "price", "quantity"]));
+    // The sku's pattern is what a client may send: any case, trimmed.
+    const skuPattern = new RegExp(schema.properties.sku.pattern);
+    for (const sku of ["ABC-1", "abc-1", " Abc.1 "]) expect(skuPattern.test(sku)).toBe(true);
+    for (const sku of ["", "-abc", "a b", "x".repeat(65)]) expect(skuPattern.test(sku)).toBe(false);
     expect(Object.keys(transact.responses)).toEqual(expect.arrayContaining(["201", "400", "401", "403", "422", "429"]));
     expect(transact.responses["400"].content).toHaveProperty(["application/problem+json"]);
   });

@@ -13,7 +13,12 @@ export const Sku = z
   .string()
   .trim()
   .toUpperCase()
-  .regex(/^[A-Z0-9][A-Z0-9._-]{0,63}$/, "sku: 1-64 of A-Z 0-9 . _ -, starting with a letter or digit");
+  .regex(/^[A-Z0-9][A-Z0-9._-]{0,63}$/, "sku: 1-64 of A-Z 0-9 . _ -, starting with a letter or digit")
+  // What a client may send (documents would otherwise show the upper-cased form's pattern).
+  .meta({
+    description: "1-64 of A-Z 0-9 . _ -, starting with a letter or digit; any case, trimmed, stored upper-case",
+    pattern: "^\\s*[A-Za-z0-9][A-Za-z0-9._-]{0,63}\\s*$",
+  });
 export const Price = z.int().min(1).max(MAX_PRICE);
 export const Quantity = z.int().min(1).max(MAX_QUANTITY);
 export const Amount = z.int().min(1).max(MAX_AMOUNT);
